@@ -1,0 +1,98 @@
+"""The WWC standardized effect size of a causal estimate, and Estimate assembly (private).
+
+WWC Procedures Handbook v5.0, App. E: g = omega * (adjusted mean difference) / S_pooled,
+where S_pooled is the *unadjusted* pooled within-arm SD of the outcome in the analytic
+sample and omega = 1 - 3 / (4N - 9). The CI of g is the estimate's CI rescaled by the
+same factor (so covariate adjustment and clustering carry over to g).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from plmresearch.effects import hedges_correction, pooled_sd
+from plmresearch.results import Estimate
+
+EFFECT_SIZE_TYPE = "Hedges' g (WWC: unadjusted pooled SD, omega correction)"
+
+
+def wwc_scale(y: np.ndarray, t: np.ndarray) -> float | None:
+    """omega / S_pooled for outcome y and 0/1 treatment t, or None if undefined."""
+    y1, y0 = y[t == 1], y[t == 0]
+    if len(y1) < 2 or len(y0) < 2:
+        return None
+    sd_t, sd_c = float(np.std(y1, ddof=1)), float(np.std(y0, ddof=1))
+    if sd_t == 0 and sd_c == 0:
+        return None
+    sp = pooled_sd(sd_t, len(y1), sd_c, len(y0))
+    n = len(y1) + len(y0)
+    omega = hedges_correction(n - 2, exact=False) if n > 3 else 1.0
+    return omega / sp
+
+
+def build_estimate(
+    *,
+    estimate: float,
+    std_error: float,
+    method: str,
+    df: float | None,
+    ci_level: float,
+    y: np.ndarray | None,
+    t: np.ndarray | None,
+    n_treated: int | None = None,
+    n_control: int | None = None,
+    n_clusters: int | None = None,
+    notes: Sequence[str] = (),
+    extra: dict | None = None,
+    null: float = 0.0,
+) -> Estimate:
+    """Assemble an Estimate: t (df given) or z (df None) CI and test, WWC effect size."""
+    est, se = float(estimate), float(std_error)
+    alpha = 1 - ci_level
+    if df is not None and np.isfinite(df):
+        crit = stats.t.ppf(1 - alpha / 2, df)
+        dist = stats.t(df)
+    else:
+        df = None
+        crit = stats.norm.ppf(1 - alpha / 2)
+        dist = stats.norm()
+    if se > 0 and math.isfinite(se):
+        stat = (est - null) / se
+        p = float(2 * dist.sf(abs(stat)))
+    else:
+        stat, p = float("nan"), float("nan")
+    lo, hi = est - crit * se, est + crit * se
+    es = es_lo = es_hi = None
+    es_type = None
+    if y is not None and t is not None:
+        scale = wwc_scale(np.asarray(y, float), np.asarray(t, float))
+        if scale is not None:
+            es, es_lo, es_hi = est * scale, lo * scale, hi * scale
+            es_type = EFFECT_SIZE_TYPE
+        if n_treated is None:
+            n_treated = int(np.sum(t == 1))
+            n_control = int(np.sum(t == 0))
+    return Estimate(
+        estimate=est,
+        std_error=se,
+        ci_low=float(lo),
+        ci_high=float(hi),
+        method=method,
+        ci_level=ci_level,
+        df=None if df is None else float(df),
+        statistic=float(stat),
+        p_value=p,
+        n_treated=n_treated,
+        n_control=n_control,
+        n_clusters=n_clusters,
+        effect_size=es,
+        effect_size_type=es_type,
+        effect_size_ci_low=es_lo,
+        effect_size_ci_high=es_hi,
+        notes=tuple(notes),
+        extra=extra or {},
+    )

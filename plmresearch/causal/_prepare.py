@@ -1,0 +1,182 @@
+"""Shared input handling for the causal estimators (private).
+
+Validates the analysis frame once, so that every estimator raises the same
+clear :class:`~plmresearch.errors.PlmError` for the same mistake, and reports
+missing outcomes as attrition instead of silently dropping them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from plmresearch.errors import InputError
+from plmresearch.validation import (
+    binary_indicator,
+    require_clusters,
+    require_columns,
+    require_frame,
+    require_numeric,
+    require_unique,
+)
+
+MISSING_CHOICES = ("raise", "drop")
+
+
+@dataclass
+class Prepared:
+    """A validated copy of the analysis rows."""
+
+    data: pd.DataFrame
+    y: np.ndarray
+    t: np.ndarray
+    notes: list[str] = field(default_factory=list)
+    attrition: dict | None = None
+
+    @property
+    def n_treated(self) -> int:
+        return int(self.t.sum())
+
+    @property
+    def n_control(self) -> int:
+        return int(len(self.t) - self.t.sum())
+
+
+def as_list(covariates: str | Iterable[str] | None, name: str = "covariates") -> list[str]:
+    if covariates is None:
+        return []
+    if isinstance(covariates, str):
+        return [covariates]
+    try:
+        out = list(covariates)
+    except TypeError:
+        raise InputError(f"`{name}` must be a column name or a list of column names, got {covariates!r}.") from None
+    for c in out:
+        if not isinstance(c, str):
+            raise InputError(f"`{name}` must hold column names (str), got {c!r}.")
+    return out
+
+
+def attrition_summary(missing: np.ndarray, t: np.ndarray) -> dict:
+    """Counts and rates of missing outcomes per arm (WWC attrition inputs)."""
+    n_t = int(t.sum())
+    n_c = int(len(t) - n_t)
+    m_t = int(missing[t == 1].sum())
+    m_c = int(missing[t == 0].sum())
+    rate_t = m_t / n_t if n_t else float("nan")
+    rate_c = m_c / n_c if n_c else float("nan")
+    return {
+        "randomized_treated": n_t,
+        "randomized_control": n_c,
+        "missing_treated": m_t,
+        "missing_control": m_c,
+        "attrition_treated": rate_t,
+        "attrition_control": rate_c,
+        "attrition_overall": (m_t + m_c) / (n_t + n_c),
+        "attrition_differential": abs(rate_t - rate_c),
+    }
+
+
+def prepare(
+    df: pd.DataFrame,
+    outcome: str,
+    treatment: str,
+    *,
+    covariates: Sequence[str] = (),
+    cluster: str | None = None,
+    block: str | None = None,
+    unit: str | None = None,
+    extra_columns: Sequence[str] = (),
+    missing: str = "raise",
+    min_clusters: int = 2,
+) -> Prepared:
+    """Check the columns and return a validated copy of the analysis rows.
+
+    ``missing="raise"`` (default) refuses missing outcomes and says how many
+    are missing per arm; ``missing="drop"`` drops them and records the
+    per-arm attrition in the notes and in ``attrition``.
+    """
+    require_frame(df)
+    for arg, value in (("outcome", outcome), ("treatment", treatment)):
+        if not isinstance(value, str):
+            raise InputError(f"`{arg}` must be a column name (str), got {value!r}.")
+    if missing not in MISSING_CHOICES:
+        raise InputError(f"`missing` must be one of {MISSING_CHOICES}, got {missing!r}.")
+    covariates = as_list(covariates)
+    cols = [outcome, treatment, *covariates, cluster, block, unit, *extra_columns]
+    require_columns(df, cols)
+    if outcome == treatment:
+        raise InputError(f"`outcome` and `treatment` are the same column '{outcome}'.")
+    if outcome in covariates or treatment in covariates:
+        raise InputError("The outcome and the treatment must not be listed among the covariates.")
+    require_numeric(df, outcome)
+    for c in [*covariates, *extra_columns]:
+        require_numeric(df, c)
+        n_bad = int(df[c].isna().sum())
+        if n_bad:
+            raise InputError(
+                f"Covariate '{c}' has {n_bad} missing value(s). Missing covariates are not attrition: "
+                "impute them (e.g. mean plus a missingness indicator) or drop the column."
+            )
+    if unit is not None:
+        require_unique(df, unit)
+    t_all = binary_indicator(df, treatment)
+    for name, col in (("cluster", cluster), ("block", block)):
+        if col is not None and df[col].isna().any():
+            raise InputError(
+                f"{name.capitalize()} column '{col}' has {int(df[col].isna().sum())} missing value(s); "
+                f"every unit needs its {name}."
+            )
+
+    y_raw = df[outcome]
+    miss = y_raw.isna().to_numpy()
+    notes: list[str] = []
+    attrition = None
+    keep = np.ones(len(df), dtype=bool)
+    if miss.any():
+        attrition = attrition_summary(miss, t_all)
+        msg = (
+            f"Outcome '{outcome}' is missing for {attrition['missing_treated']} of "
+            f"{attrition['randomized_treated']} treated and {attrition['missing_control']} of "
+            f"{attrition['randomized_control']} control units (overall attrition "
+            f"{attrition['attrition_overall']:.1%}, differential {attrition['attrition_differential']:.1%})."
+        )
+        if missing == "raise":
+            raise InputError(
+                msg + " Missing outcomes are attrition: pass missing='drop' to analyse the units with "
+                "outcomes and have the attrition recorded, or impute them explicitly."
+            )
+        notes.append("attrition: " + msg + " Units without an outcome were dropped.")
+        keep = ~miss
+
+    data = df.loc[keep].copy()
+    t = t_all[keep]
+    if t.sum() == 0 or t.sum() == len(t):
+        arm = "treatment" if t.sum() == 0 else "control"
+        raise InputError(f"The {arm} arm has no unit with an observed outcome '{outcome}'.")
+    y = data[outcome].to_numpy(dtype=float)
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"Outcome '{outcome}' has infinite values; fix or drop them first.")
+    if cluster is not None:
+        require_clusters(data, cluster, minimum=min_clusters)
+    return Prepared(data=data, y=y, t=t, notes=notes, attrition=attrition)
+
+
+def check_ci_level(ci_level: float) -> float:
+    from plmresearch.validation import probability
+
+    return probability(ci_level, "ci_level", open_low=True, open_high=True)
+
+
+def covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
+    """Numeric covariates as a float matrix (bool as 0/1); constant columns are an error."""
+    if not covariates:
+        return np.empty((len(data), 0))
+    X = data[list(covariates)].astype(float).to_numpy()
+    const = [c for c, s in zip(covariates, X.std(axis=0)) if s == 0]
+    if const:
+        raise InputError(f"Covariate(s) {const} are constant in the analysis sample; remove them.")
+    return X

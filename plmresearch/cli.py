@@ -1,0 +1,82 @@
+"""The ``plm`` command.
+
+    plm datasets list              the dataset catalogue
+    plm datasets show NAME         a dataset's card and codebook
+    plm datasets fetch NAME        download (or take from the mirror) and verify a dataset's files
+
+Errors the user can fix are printed as one message (exit status 2), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from plmresearch import __version__
+from plmresearch.errors import PlmError
+
+
+def _datasets_list(args: argparse.Namespace) -> int:
+    from plmresearch.data import list_datasets
+
+    cat = list_datasets()
+    width = max(cat["name"].str.len())
+    print(f"{'name':<{width}}  {'rows':>9}  {'unit':<34}  title")
+    print(f"{'-' * width}  {'-' * 9}  {'-' * 34}  {'-' * 40}")
+    for r in cat.itertuples():
+        print(f"{r.name:<{width}}  {r.rows:>9,}  {r.unit:<34}  {r.title}")
+    print(f"\n{len(cat)} datasets. `plm datasets show NAME` prints a card and its codebook.")
+    return 0
+
+
+def _datasets_show(args: argparse.Namespace) -> int:
+    from plmresearch.data import dataset_card
+
+    print(dataset_card(args.name).to_text())
+    return 0
+
+
+def _datasets_fetch(args: argparse.Namespace) -> int:
+    from plmresearch.data import dataset_card, fetch_dataset, load_dataset
+
+    card = dataset_card(args.name)
+    paths = fetch_dataset(args.name)
+    for p in paths:
+        print(f"verified {p}")
+    if not paths:
+        print(f"{args.name}: bundled with {card.source_label}; nothing to download.")
+    df = load_dataset(args.name)
+    print(f"{args.name}: {len(df):,} rows x {df.shape[1]} columns loaded.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plm", description="plmresearch: personalized and mastery-learning research toolkit")
+    parser.add_argument("--version", action="version", version=f"plmresearch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ds = sub.add_parser("datasets", help="list, describe and fetch the public datasets")
+    ds_sub = ds.add_subparsers(dest="action", required=True)
+    ds_sub.add_parser("list", help="print the dataset catalogue").set_defaults(func=_datasets_list)
+    show = ds_sub.add_parser("show", help="print a dataset's card and codebook")
+    show.add_argument("name")
+    show.set_defaults(func=_datasets_show)
+    fetch = ds_sub.add_parser("fetch", help="download and verify a dataset's files")
+    fetch.add_argument("name")
+    fetch.set_defaults(func=_datasets_fetch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PlmError as err:
+        print(f"plm: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Bayesian knowledge tracing (Corbett & Anderson 1995) fitted by EM.
+
+Per skill, a two-state hidden Markov model: a student starts knowing the skill with
+probability ``prior``; after each opportunity an unknown skill becomes known with
+probability ``learn`` (and, with ``forgets=True``, a known one is forgotten with
+probability ``forget``); a known skill is answered wrongly with probability
+``slip``, an unknown one correctly with probability ``guess``.
+
+Parameters are fitted by expectation-maximisation (Baum-Welch; Rabiner 1989) from
+``n_restarts`` random starts per skill; the start with the highest log-likelihood
+wins, as in pyBKT (Badrinath, Wang & Pardos 2021). The forward-backward recursion
+is compiled with numba and runs over all students of a skill in one call; skills
+(and restarts) run in parallel threads when ``n_jobs > 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from plmresearch.errors import InputError, ModelError
+from plmresearch.mastery import _kernels
+from plmresearch.mastery._data import pack, validate
+from plmresearch.validation import count, finite, positive, probability
+
+PARAM_NAMES = _kernels.PARAM_NAMES
+
+#: Named bound sets for the M-step. ``"none"`` is pyBKT's unconstrained EM (up to
+#: 1e-6 from 0 and 1); ``"nondegenerate"`` keeps guess and slip below 0.5 so that a
+#: correct answer always raises P(known) (Baker, Corbett & Aleven 2008, "model
+#: degeneracy"); ``"corbett_anderson"`` uses the tighter guess <= 0.3, slip <= 0.1
+#: ceilings of Corbett & Anderson (1995).
+BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
+    "none": {},
+    "nondegenerate": {"guess": (1e-6, 0.5), "slip": (1e-6, 0.5)},
+    "corbett_anderson": {"guess": (1e-6, 0.3), "slip": (1e-6, 0.1)},
+}
+_FLOOR = 1e-6
+
+
+def _bounds_arrays(bounds) -> tuple[np.ndarray, np.ndarray]:
+    if bounds is None:
+        bounds = "none"
+    if isinstance(bounds, str):
+        if bounds not in BOUNDS:
+            raise InputError(f"`bounds` must be one of {sorted(BOUNDS)} or a dict, got {bounds!r}.")
+        bounds = BOUNDS[bounds]
+    if not isinstance(bounds, Mapping):
+        raise InputError(f"`bounds` must be a name in {sorted(BOUNDS)} or a dict {{param: (low, high)}}, got {bounds!r}.")
+    lo = np.full(5, _FLOOR)
+    hi = np.full(5, 1 - _FLOOR)
+    for name, pair in bounds.items():
+        if name not in PARAM_NAMES:
+            raise InputError(f"Unknown parameter {name!r} in `bounds`; use one of {list(PARAM_NAMES)}.")
+        try:
+            low, high = pair
+        except (TypeError, ValueError):
+            raise InputError(f"`bounds[{name!r}]` must be a (low, high) pair, got {pair!r}.") from None
+        low = probability(low, f"bounds[{name!r}] low")
+        high = probability(high, f"bounds[{name!r}] high")
+        if low >= high:
+            raise InputError(f"`bounds[{name!r}]` must have low < high, got {pair!r}.")
+        k = PARAM_NAMES.index(name)
+        lo[k], hi[k] = max(low, _FLOOR), min(high, 1 - _FLOOR)
+    return lo, hi
+
+
+def _random_starts(rng: np.random.Generator, n_skill: int, n_restarts: int, forgets: bool, lo, hi) -> np.ndarray:
+    """Starting values: prior U(0.05, 0.95); learn, guess, slip U(0.01, 0.5); forget U(0.01, 0.5) or 0."""
+    u = rng.uniform(size=(n_skill, n_restarts, 5))
+    low = np.array([0.05, 0.01, 0.01, 0.01, 0.01])
+    high = np.array([0.95, 0.5, 0.5, 0.5, 0.5])
+    start = low + u * (high - low)
+    start = np.clip(start, lo, hi)
+    if not forgets:
+        start[..., 2] = 0.0
+    return np.ascontiguousarray(start)
+
+
+@dataclass
+class BKTModel:
+    """A fitted BKT model: one parameter row per skill (``params``) and the column names used."""
+
+    params: pd.DataFrame
+    skill: str
+    student: str
+    correct: str
+    order: str | None
+    forgets: bool
+    restarts: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The parameter table (one row per skill)."""
+        return self.params.copy()
+
+    def _repr_html_(self) -> str:
+        return self.params.to_html(float_format=lambda x: f"{x:.4f}")
+
+    def _packed(self, df: pd.DataFrame):
+        y = validate(df, self.skill, self.student, self.correct, self.order)
+        known = self.params.index
+        unknown = pd.Index(pd.unique(df[self.skill])).difference(known)
+        if len(unknown):
+            raise InputError(
+                f"{len(unknown)} skill(s) in column '{self.skill}' were not in the fitted data, e.g. "
+                f"{list(unknown[:5])}. Fit them too, or drop those rows before predicting."
+            )
+        return pack(df, self.skill, self.student, y, skills=known)
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Copy of ``df`` with ``p_correct`` (before each response) and ``p_mastered`` (after it).
+
+        ``p_correct`` = P(K) (1 - slip) + (1 - P(K)) guess, with P(K) the probability the
+        skill is known before the opportunity given the student's earlier responses on
+        that skill; ``p_mastered`` is P(K) after the response is observed and the
+        learning transition applied (Corbett & Anderson 1995, eqs. 1-2), the quantity
+        compared with 0.95 by the mastery rule of the Cognitive Tutor.
+        """
+        pk = self._packed(df)
+        theta = self.params.loc[:, list(PARAM_NAMES)].to_numpy(dtype=float)
+        seq_param = np.ascontiguousarray(theta[pk.seq_skill])
+        p_correct, p_mastered = _kernels.forward_predict(pk.obs, pk.seq_start, seq_param)
+        out = df.copy()
+        pc = np.empty(len(df))
+        pm = np.empty(len(df))
+        pc[pk.rows] = p_correct
+        pm[pk.rows] = p_mastered
+        out["p_correct"] = pc
+        out["p_mastered"] = pm
+        return out
+
+    def log_likelihood(self, df: pd.DataFrame) -> pd.Series:
+        """Log-likelihood of ``df`` per skill under the fitted parameters."""
+        pk = self._packed(df)
+        theta = self.params.loc[:, list(PARAM_NAMES)].to_numpy(dtype=float)
+        ll = _kernels.loglik_all(pk.obs, pk.seq_start, np.ascontiguousarray(theta[pk.seq_skill]))
+        return pd.Series(np.bincount(pk.seq_skill, weights=ll, minlength=len(pk.skills)), index=pk.skills,
+                         name="log_likelihood")
+
+    def evaluate(self, df: pd.DataFrame, by_skill: bool = True) -> pd.DataFrame:
+        """AUC, RMSE and log-loss of ``predict(df)``: one row per skill and an 'overall' (pooled) row."""
+        from plmresearch.mastery.evaluate import evaluate_predictions
+
+        pred = self.predict(df)
+        return evaluate_predictions(pred, correct=self.correct, p_correct="p_correct",
+                                    skill=self.skill if by_skill else None)
+
+
+def fit_bkt(
+    df: pd.DataFrame,
+    skill: str = "skill",
+    student: str = "student",
+    correct: str = "correct",
+    order: str | None = "order",
+    forgets: bool = False,
+    n_restarts: int = 20,
+    random_seed: int | None = 0,
+    bounds: str | Mapping[str, tuple[float, float]] | None = "none",
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    skills: Sequence | None = None,
+    n_jobs: int = 1,
+) -> BKTModel:
+    """Fit one BKT model per skill by EM with random restarts.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Long table, one row per response. Within each student, rows must already be in
+        increasing ``order`` (the function refuses to guess an order).
+    skill, student, correct, order : str
+        Column names. ``correct`` holds 0/1 (or bool); ``order`` is numeric or datetime
+        (None: row order is the order).
+    forgets : bool
+        Also fit P(forget) (Khajah, Lindsey & Mozer 2016); otherwise it is fixed at 0.
+    n_restarts : int
+        Random starts per skill; the highest log-likelihood wins (pyBKT ``num_fits``).
+    random_seed : int
+        Seed of the starting values; results do not depend on ``n_jobs``.
+    bounds : str or dict
+        ``"none"`` (default, as pyBKT), ``"nondegenerate"``, ``"corbett_anderson"``, or
+        ``{param: (low, high)}``; see :data:`BOUNDS`.
+    max_iter, tol : EM stops after ``max_iter`` iterations or when the log-likelihood
+        changes by less than ``tol`` (pyBKT: 100 and 1e-3).
+    skills : sequence, optional
+        Fit only these skills.
+    n_jobs : int
+        Threads across skills and restarts (-1: all available).
+
+    Returns
+    -------
+    BKTModel
+        ``.params``: DataFrame indexed by skill with prior, learn, forget, guess, slip,
+        log_likelihood, n_students, n_responses, n_iter, converged.
+    """
+    validate(df, skill, student, correct, order)
+    n_restarts = count(n_restarts, "n_restarts")
+    max_iter = count(max_iter, "max_iter")
+    tol = positive(tol, "tol")
+    if not isinstance(forgets, (bool, np.bool_)):
+        raise InputError(f"`forgets` must be True or False, got {forgets!r}.")
+    if n_jobs == -1:
+        import os
+
+        n_jobs = os.cpu_count() or 1
+    n_jobs = count(n_jobs, "n_jobs")
+    if random_seed is not None:
+        finite(random_seed, "random_seed")
+    lo, hi = _bounds_arrays(bounds)
+
+    data = df
+    if skills is not None:
+        wanted = pd.Index(list(skills))
+        missing = wanted.difference(pd.Index(pd.unique(df[skill])))
+        if len(missing):
+            raise InputError(f"Skill(s) {list(missing[:5])} given in `skills` have no rows in column '{skill}'.")
+        data = df.loc[df[skill].isin(wanted)]
+    y = validate(data, skill, student, correct, order)
+    sizes = data.groupby(skill, sort=True).size()
+    tiny = sizes[sizes < 2]
+    if len(tiny):
+        raise InputError(
+            f"{len(tiny)} skill(s) in column '{skill}' have a single response (e.g. {list(tiny.index[:5])}); "
+            "BKT cannot be fitted from one response. Drop those skills or pool them with related ones."
+        )
+    pk = pack(data, skill, student, y)
+    rng = np.random.default_rng(random_seed)
+    starts = _random_starts(rng, len(pk.skills), n_restarts, bool(forgets), lo, hi)
+    est, lls, its = _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen, starts, bool(forgets),
+                                    lo, hi, max_iter, tol, n_jobs)
+    if not np.all(np.isfinite(lls)):
+        bad = pk.skills[~np.isfinite(lls).all(axis=1)]
+        raise ModelError(f"EM produced a non-finite log-likelihood for skill(s) {list(bad[:5])}.")
+    best = np.argmax(lls, axis=1)
+    idx = np.arange(len(pk.skills))
+    params = pd.DataFrame(est[idx, best], index=pk.skills, columns=list(PARAM_NAMES))
+    params["log_likelihood"] = lls[idx, best]
+    params["n_students"] = np.diff(pk.skill_q)
+    params["n_responses"] = np.diff(pk.seq_start[pk.skill_q])
+    params["n_iter"] = its[idx, best]
+    params["converged"] = its[idx, best] < max_iter
+    restarts = pd.DataFrame(
+        {
+            skill: np.repeat(pk.skills.to_numpy(), n_restarts),
+            "restart": np.tile(np.arange(n_restarts), len(pk.skills)),
+            **{name: est[:, :, k].ravel() for k, name in enumerate(PARAM_NAMES)},
+            "log_likelihood": lls.ravel(),
+            "n_iter": its.ravel(),
+        }
+    )
+    return BKTModel(params=params, skill=skill, student=student, correct=correct, order=order,
+                    forgets=bool(forgets), restarts=restarts)
