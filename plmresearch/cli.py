@@ -3,6 +3,7 @@
     plm datasets list              the dataset catalogue
     plm datasets show NAME         a dataset's card and codebook
     plm datasets fetch NAME        download (or take from the mirror) and verify a dataset's files
+    plm reproduce [STUDY ...]      run study specs, print the scoreboard, write it under reports/
 
 Errors the user can fix are printed as one message (exit status 2), never as a traceback.
 """
@@ -51,6 +52,27 @@ def _datasets_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from plmresearch.study import list_studies, run_studies
+
+    if args.list:
+        print("\n".join(list_studies()))
+        return 0
+    board = run_studies(args.studies or None, fast=args.fast, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(board.to_text())
+    md, html = board.write(args.reports_dir)
+    print(f"\nScoreboard written to {md} and {html}")
+    failures = board.failures()
+    if failures:
+        print(f"\n{len(failures)} miss(es):", file=sys.stderr)
+        for f in failures:
+            print(f"  - {f}", file=sys.stderr)
+        return 1
+    n = int((board.table.within_tolerance == "yes").sum())
+    print(f"All {n} published quantities reproduced within tolerance.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plm", description="plmresearch: personalized and mastery-learning research toolkit")
     parser.add_argument("--version", action="version", version=f"plmresearch {__version__}")
@@ -65,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = ds_sub.add_parser("fetch", help="download and verify a dataset's files")
     fetch.add_argument("name")
     fetch.set_defaults(func=_datasets_fetch)
+
+    rep = sub.add_parser("reproduce", help="run the study specs and print the scoreboard")
+    rep.add_argument("studies", nargs="*", metavar="STUDY", help="study names (default: all in studies/)")
+    rep.add_argument("--fast", action="store_true", help="fewer posterior draws and restarts (for CI and a first look)")
+    rep.add_argument("--reports-dir", default="reports", help="where to write the Markdown and HTML scoreboard")
+    rep.add_argument("--list", action="store_true", help="list the available studies and exit")
+    rep.set_defaults(func=_reproduce)
     return parser
 
 
