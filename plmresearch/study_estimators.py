@@ -174,3 +174,35 @@ def ols_ancova(df, study, fast=False, outcome=None, treatment=None, covariates=(
         out[c] = fit.params[c]
         out[f"{c}_se"] = fit.bse[c]
     return out
+
+
+# --------------------------------------------------------------------------- randomized experiments
+
+@register("causal_estimate", params=("method", "outcome", "treatment", "covariates", "imputer", "p_treated", "random_seeds"),
+          column_params=("outcome", "treatment", "covariates"),
+          values=("estimate", "std_error", "ci_low", "ci_high", "p_value", "effect_size", "n_treated", "n_control"))
+def causal_estimate(df, study, fast=False, method="difference_in_means", outcome=None, treatment=None, covariates=(),
+                    imputer="rf", p_treated=0.5, random_seeds=(0,)):
+    """One of :mod:`plmresearch.causal`'s randomized-experiment estimators on the study's data.
+
+    For LOOP (random forests are random) the estimate and SE are averaged over ``random_seeds``
+    (the first seed only with ``fast``)."""
+    from plmresearch import causal
+
+    outcome = outcome or study.outcome
+    treatment = treatment or study.treatment
+    d = df.copy()
+    if d[treatment].dtype == bool:
+        d[treatment] = d[treatment].astype(int)
+    if method == "difference_in_means":
+        fits = [causal.difference_in_means(d, outcome=outcome, treatment=treatment)]
+    elif method == "lin_adjusted":
+        fits = [causal.lin_adjusted(d, outcome=outcome, treatment=treatment, covariates=list(covariates))]
+    elif method == "loop":
+        seeds = list(random_seeds)[:1] if fast else list(random_seeds)
+        fits = [causal.loop(d, outcome=outcome, treatment=treatment, covariates=list(covariates), p_treated=p_treated,
+                            imputer=imputer, random_seed=s) for s in seeds]
+    else:
+        raise SpecError(f"causal_estimate: method must be difference_in_means, lin_adjusted or loop, got {method!r}.")
+    keys = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "effect_size", "n_treated", "n_control")
+    return {k: float(np.mean([getattr(f, k) for f in fits])) for k in keys}
