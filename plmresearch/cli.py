@@ -62,6 +62,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     print(board.to_text())
     md, html = board.write(args.reports_dir)
     print(f"\nScoreboard written to {md} and {html}")
+    unverified = board.unverified_misses()
+    if unverified:
+        print(f"\n{len(unverified)} miss(es) against UNVERIFIED published numbers (explained in the specs; "
+              "not failing the run because the published value itself is unconfirmed):")
+        for u in unverified:
+            print(f"  - {u}")
     failures = board.failures()
     if failures:
         print(f"\n{len(failures)} miss(es):", file=sys.stderr)
@@ -69,7 +75,7 @@ def _reproduce(args: argparse.Namespace) -> int:
             print(f"  - {f}", file=sys.stderr)
         return 1
     n = int((board.table.within_tolerance == "yes").sum())
-    print(f"All {n} published quantities reproduced within tolerance.")
+    print(f"{n} published quantities reproduced within tolerance; no miss against an established number.")
     return 0
 
 

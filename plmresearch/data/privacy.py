@@ -452,6 +452,7 @@ def suppress_small_cells(
     threshold: int = DEFAULT_THRESHOLD,
     *,
     statistic_columns: str | Sequence[str] | None = None,
+    label_columns: str | Sequence[str] | None = None,
     total_column: str | None = None,
     groups: str | Sequence[str] | None = None,
     mask_zero: bool = False,
@@ -469,8 +470,10 @@ def suppress_small_cells(
         NCES SLDS Technical Brief 3).
     statistic_columns
         Columns computed from the row's students (means, SDs, effects, CIs, p-values).
-        Default: every other numeric column. They are masked in any row where a count is
-        masked.
+        Default: every other numeric column except ``label_columns`` and ``groups``. They
+        are masked in any row where a count is masked.
+    label_columns
+        Numeric columns that only label the row (e.g. a subgroup level coded 0/1); never masked.
     total_column, groups
         Relations used for complementary suppression (see :func:`suppression_mask`).
     mask_zero
@@ -486,9 +489,10 @@ def suppress_small_cells(
         table, count_columns, threshold, total_column=total_column, groups=groups, mask_zero=mask_zero
     )
     counts = list(primary.columns)
+    labels = set(_as_columns(label_columns, "label_columns", table)) | set(_as_columns(groups, "groups", table))
     if statistic_columns is None:
-        stats = [c for c in table.columns if c not in counts and pd.api.types.is_numeric_dtype(table[c])
-                 and not pd.api.types.is_bool_dtype(table[c])]
+        stats = [c for c in table.columns if c not in counts and c not in labels
+                 and pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])]
     else:
         stats = [c for c in _as_columns(statistic_columns, "statistic_columns", table) if c not in counts]
     row_masked = (primary | complementary).any(axis=1)

@@ -73,3 +73,36 @@ def test_shipped_specs_are_valid(name):
     assert study.targets, "a reproduction needs published targets"
     for t in study.targets:
         assert t.status in STATUSES and t.source and t.tolerance_reason
+
+
+def _spec_with(status, published):
+    import copy
+
+    spec = copy.deepcopy(GOOD)
+    spec["targets"][0].update(status=status, published=published)
+    return spec
+
+
+def test_miss_against_established_number_fails_the_run(tmp_path, capsys, monkeypatch):
+    from plmresearch.cli import main
+
+    write(tmp_path, _spec_with("VERIFIED", 99.0))
+    monkeypatch.setenv("PLMRESEARCH_STUDIES_DIR", str(tmp_path))
+    assert main(["reproduce", "tiny", "--reports-dir", str(tmp_path / "reports")]) == 1
+    captured = capsys.readouterr()
+    assert "missed its tolerance" in captured.err
+    assert len(list((tmp_path / "reports").glob("scoreboard-*.md"))) == 1
+    assert len(list((tmp_path / "reports").glob("scoreboard-*.html"))) == 1
+
+
+def test_miss_against_unverified_number_is_shown_but_does_not_fail(tmp_path, capsys, monkeypatch):
+    from plmresearch.cli import main
+
+    write(tmp_path, _spec_with("UNVERIFIED", 99.0))
+    monkeypatch.setenv("PLMRESEARCH_STUDIES_DIR", str(tmp_path))
+    assert main(["reproduce", "tiny", "--reports-dir", str(tmp_path / "reports")]) == 0
+    out = capsys.readouterr().out
+    assert "UNVERIFIED" in out and "DRTA vs Basal" in out
+    # a second run writes new files, never overwriting the first
+    assert main(["reproduce", "tiny", "--reports-dir", str(tmp_path / "reports")]) == 0
+    assert len(list((tmp_path / "reports").glob("scoreboard-*.md"))) == 2
