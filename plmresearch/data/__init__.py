@@ -1,4 +1,4 @@
-"""The dataset layer: cards, loaders, fetching with checksums.
+"""The dataset layer: cards, loaders, fetching with checksums; intake and privacy of user files.
 
 >>> from plmresearch import load_dataset, list_datasets
 >>> hsb = load_dataset("hsb")          # doctest: +SKIP
@@ -11,6 +11,8 @@ from functools import lru_cache
 import pandas as pd
 
 from plmresearch.data.fetch import cache_dir, fetch_dataset, fetch_file
+from plmresearch.data.intake import read_table
+from plmresearch.data.privacy import detect_identifier_columns, pseudonymize, suppress_small_cells
 from plmresearch.data.loaders import LOADERS
 from plmresearch.data.registry import DatasetCard, all_cards, dataset_card
 
@@ -18,10 +20,14 @@ __all__ = [
     "DatasetCard",
     "cache_dir",
     "dataset_card",
+    "detect_identifier_columns",
     "fetch_dataset",
     "fetch_file",
     "list_datasets",
     "load_dataset",
+    "pseudonymize",
+    "read_table",
+    "suppress_small_cells",
 ]
 
 
