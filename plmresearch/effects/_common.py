@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from plmresearch.errors import InputError
 from plmresearch.validation import finite, probability
@@ -106,10 +106,11 @@ class EffectSize:
 # ----------------------------------------------------------------------------- checks
 
 
-def check_sd(value: Any, name: str) -> float:
+def check_sd(value: Any, name: str, allow_zero: bool = False) -> float:
     v = finite(value, name)
-    if v <= 0:
-        raise InputError(f"`{name}` must be a positive standard deviation, got {value!r}.")
+    if v < 0 or (v == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise InputError(f"`{name}` must be a {kind} standard deviation, got {value!r}.")
     return v
 
 
@@ -118,7 +119,7 @@ def check_n(value: Any, name: str, minimum: float = 2) -> float:
     v = finite(value, name)
     if v < minimum:
         raise InputError(f"`{name}` must be at least {minimum:g}, got {value!r}.")
-    return v
+    return int(v) if v.is_integer() else v
 
 
 def check_level(value: Any, name: str = "ci_level") -> float:
@@ -190,4 +191,5 @@ def noncentral_t_ci(t_obs: float, df: float, ci_level: float) -> tuple[float, fl
 
 def hedges_j(df: float) -> float:
     """Exact small-sample bias factor J(df) = Γ(df/2) / (sqrt(df/2) Γ((df-1)/2))."""
-    return math.exp(math.lgamma(df / 2) - 0.5 * math.log(df / 2) - math.lgamma((df - 1) / 2))
+    # poch(a, 1/2) = Γ(a + 1/2)/Γ(a) avoids the cancellation of lgamma differences at large df
+    return float(special.poch((df - 1) / 2, 0.5)) / math.sqrt(df / 2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from plmresearch.effects._common import EffectSize, check_choice, check_level, check_n, normal_ci
 from plmresearch.errors import InputError
@@ -172,3 +173,46 @@ def odds_ratio_to_d(odds_ratio: float, *, method: str = "logit") -> float:
 def d_to_odds_ratio(d: float, *, method: str = "logit") -> float:
     """``exp(d·π/√3)`` (effectsize ``d_to_oddsratio``)."""
     return float(np.exp(d_to_log_odds_ratio(d, method=method)))
+
+
+# ----------------------------------------------------------------------------- from data
+
+
+def two_by_two(df, outcome: str, treatment: str) -> tuple[int, int, int, int]:
+    """Cell counts ``(a, b, c, d)`` of a 0/1 ``outcome`` by a 0/1 ``treatment`` column:
+    treatment successes/failures, control successes/failures (rows with a missing outcome dropped)."""
+    from plmresearch.validation import binary_indicator, require_columns, require_frame
+
+    require_frame(df)
+    require_columns(df, [outcome, treatment])
+    data = df[[outcome, treatment]].dropna(subset=[outcome])
+    y = data[outcome]
+    values = set(pd.unique(y))
+    if not values <= {0, 1, True, False}:
+        raise InputError(f"Outcome column '{outcome}' must be binary (0/1 or False/True); found {sorted(map(str, values))[:10]}.")
+    z = binary_indicator(data, treatment)
+    yv = y.to_numpy(dtype=float)
+    a, b = int(yv[z == 1].sum()), int((1 - yv[z == 1]).sum())
+    c, d = int(yv[z == 0].sum()), int((1 - yv[z == 0]).sum())
+    return a, b, c, d
+
+
+def cox_index_from_data(df, outcome: str, treatment: str, *, small_sample_correction: bool = False,
+                        ci_level: float = 0.95) -> EffectSize:
+    """WWC Cox index of a 0/1 ``outcome`` between treatment arms (see :func:`cox_index`)."""
+    a, b, c, d = two_by_two(df, outcome, treatment)
+    if min(a, b, c, d) == 0:
+        raise InputError(f"'{outcome}' is all 0 or all 1 in an arm (cells {a, b, c, d}); the Cox index is infinite.")
+    return cox_index(a / (a + b), c / (c + d), a + b, c + d, small_sample_correction=small_sample_correction,
+                     ci_level=ci_level)
+
+
+def log_odds_ratio_from_data(df, outcome: str, treatment: str, *, add: float = 0.5,
+                             ci_level: float = 0.95) -> EffectSize:
+    """Log odds ratio of a 0/1 ``outcome`` between treatment arms (see :func:`log_odds_ratio`)."""
+    return log_odds_ratio(*two_by_two(df, outcome, treatment), add=add, ci_level=ci_level)
+
+
+def risk_difference_from_data(df, outcome: str, treatment: str, *, ci_level: float = 0.95) -> EffectSize:
+    """Risk difference of a 0/1 ``outcome`` between treatment arms (see :func:`risk_difference`)."""
+    return risk_difference(*two_by_two(df, outcome, treatment), ci_level=ci_level)

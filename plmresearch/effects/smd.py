@@ -42,10 +42,13 @@ def pooled_sd(sd_t: float, n_t: float, sd_c: float, n_c: float) -> float:
     """Pooled within-group standard deviation.
 
     ``S_p = sqrt(((n_t - 1) sd_t² + (n_c - 1) sd_c²) / (n_t + n_c - 2))``
-    (Hedges & Olkin 1985; WWC Procedures Handbook v4.1, eq. E.1).
+    (Hedges & Olkin 1985; WWC Procedures Handbook v4.1, eq. E.1). One SD may be 0
+    (e.g. a ceiling in one arm); both 0 is an error.
     """
-    sd_t, sd_c = check_sd(sd_t, "sd_t"), check_sd(sd_c, "sd_c")
+    sd_t, sd_c = check_sd(sd_t, "sd_t", allow_zero=True), check_sd(sd_c, "sd_c", allow_zero=True)
     n_t, n_c = check_n(n_t, "n_t"), check_n(n_c, "n_c")
+    if sd_t == 0 and sd_c == 0:
+        raise InputError("`sd_t` and `sd_c` are both 0: the pooled SD is 0 and a standardized difference is undefined.")
     return math.sqrt(((n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2) / (n_t + n_c - 2))
 
 
@@ -95,8 +98,8 @@ def _smd_two_groups(diff: float, sd: float, n_t: float, n_c: float, correction: 
 
 def _check_common(mean_t, sd_t, n_t, mean_c, sd_c, n_c, ci_level, ci_method):
     return (
-        finite(mean_t, "mean_t"), check_sd(sd_t, "sd_t"), check_n(n_t, "n_t"),
-        finite(mean_c, "mean_c"), check_sd(sd_c, "sd_c"), check_n(n_c, "n_c"),
+        finite(mean_t, "mean_t"), check_sd(sd_t, "sd_t", allow_zero=True), check_n(n_t, "n_t"),
+        finite(mean_c, "mean_c"), check_sd(sd_c, "sd_c", allow_zero=True), check_n(n_c, "n_c"),
         check_level(ci_level), check_choice(ci_method, "ci_method", CI_METHODS),
     )
 
@@ -142,6 +145,8 @@ def glass_delta(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: flo
     """
     mean_t, sd_t, n_t, mean_c, sd_c, n_c, ci_level, ci_method = _check_common(
         mean_t, sd_t, n_t, mean_c, sd_c, n_c, ci_level, ci_method)
+    if sd_c == 0:
+        raise InputError("`sd_c` is 0: Glass's delta divides by the control-group SD; use hedges_g instead.")
     delta = (mean_t - mean_c) / sd_c
     j = hedges_correction(n_c - 1) if correct else None
     est = delta * (j or 1.0)
@@ -316,8 +321,6 @@ def group_summaries(df: pd.DataFrame, outcome: str, treatment: str) -> tuple[dic
     for arm, v in (("treatment", yt), ("control", yc)):
         if len(v) < 2:
             raise InputError(f"The {arm} arm has {len(v)} non-missing '{outcome}' value(s); at least 2 are needed.")
-        if np.std(v, ddof=1) == 0:
-            raise InputError(f"'{outcome}' is constant in the {arm} arm; its SD is 0 and an SMD is undefined.")
     stats_ = dict(mean_t=yt.mean(), sd_t=yt.std(ddof=1), n_t=len(yt),
                   mean_c=yc.mean(), sd_c=yc.std(ddof=1), n_c=len(yc))
     return {k: float(v) for k, v in stats_.items()}, notes

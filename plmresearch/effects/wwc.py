@@ -14,7 +14,7 @@ index example). See each function for what could and could not be verified.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ from scipy import stats
 
 from plmresearch.effects._common import EffectSize, check_choice, check_icc, check_level, check_n, normal_ci
 from plmresearch.effects.binary import cox_index
-from plmresearch.effects.smd import pooled_sd
+from plmresearch.effects.smd import hedges_correction, pooled_sd
 from plmresearch.errors import InputError
+from plmresearch.results import Estimate
 from plmresearch.validation import (
     array_1d,
     binary_indicator,
@@ -99,8 +100,11 @@ def wwc_cluster_adjusted_g(g: float, n_t: float, n_c: float, cluster_size: float
 
     Variance (Hedges 2007):
     ``(N/(n_t n_c))·(1 + (n-1)ρ) + g_T²·[(N-2)(1-ρ)² + n(N-2n)ρ² + 2(N-2n)ρ(1-ρ)] / (2(N-2)[(N-2) - 2(n-1)ρ])``.
-    This variance formula could not be checked against the article text in this
-    project; the point estimate's factor and the df ``h`` could (see tests).
+    This variance (Hedges 2007 eq. 16) could not be checked against the article text in
+    this project; it agrees term by term with an independent R implementation
+    (``hedges2007()``, found in public code, that cites eq. 15-16 — which however omits
+    the square root of the eq. 15 factor; the square root is kept here because
+    ``E[S_T²] = σ_T²(1 - 2(n-1)ρ/(N-2))``). The df ``h`` is verified (WWC 2022 eq. E.21).
     """
     g = finite(g, "g")
     n_t, n_c = check_n(n_t, "n_t"), check_n(n_c, "n_c")
@@ -163,6 +167,24 @@ def clustering_corrected_test(g: float, n_t: float, n_c: float, n_clusters_t: fl
     h = cluster_adjusted_df(N, n, rho)
     p = float(2 * stats.t.sf(abs(t_a), h))
     return ClusteringCorrection(t, t_a, h, p, p < alpha, rho, alpha, notes)
+
+
+def add_wwc_effect_size(estimate: Estimate, sd_t: float, n_t: float, sd_c: float, n_c: float, *,
+                        exact: bool = False) -> Estimate:
+    """Return a copy of an :class:`~plmresearch.results.Estimate` with its WWC effect size filled in.
+
+    ``g = ω · estimate / S_p`` with ``S_p`` the unadjusted pooled within-arm SD of the
+    outcome (WWC Procedures Handbook v4.1 App. E); the CI of g is the estimate's CI
+    rescaled by the same factor. ``exact=True`` uses the gamma-function J instead of ω.
+    """
+    if not isinstance(estimate, Estimate):
+        raise InputError(f"`estimate` must be a plmresearch Estimate, got {type(estimate).__name__}.")
+    sp = pooled_sd(sd_t, n_t, sd_c, n_c)
+    j = hedges_correction(float(n_t) + float(n_c) - 2, exact=exact)
+    k = j / sp
+    return replace(estimate, effect_size=estimate.estimate * k,
+                   effect_size_type="Hedges' g" if exact else "Hedges' g (WWC)",
+                   effect_size_ci_low=estimate.ci_low * k, effect_size_ci_high=estimate.ci_high * k)
 
 
 # ----------------------------------------------------------------------------- baseline equivalence
