@@ -55,14 +55,14 @@ def build_estimate(
     alpha = 1 - ci_level
     if df is not None and np.isfinite(df):
         crit = stats.t.ppf(1 - alpha / 2, df)
-        dist = stats.t(df)
+        sf = lambda x: stats.t.sf(x, df)  # noqa: E731
     else:
         df = None
         crit = stats.norm.ppf(1 - alpha / 2)
-        dist = stats.norm()
+        sf = stats.norm.sf
     if se > 0 and math.isfinite(se):
         stat = (est - null) / se
-        p = float(2 * dist.sf(abs(stat)))
+        p = float(2 * sf(abs(stat)))
     else:
         stat, p = float("nan"), float("nan")
     lo, hi = est - crit * se, est + crit * se

@@ -85,6 +85,28 @@ def ols(
     return robust_vcov(X, xtx_inv, coef, e, se_type=se_type, cluster=cluster, df_for=df_for)
 
 
+_CONTROLLER = None
+
+
+def _single_thread(fn):
+    """Run with one BLAS thread: the many tiny per-cluster eigendecompositions are ~25x
+    slower with multithreaded OpenBLAS on a busy machine (threadpoolctl ships with scikit-learn)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        global _CONTROLLER
+        if _CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER = ThreadpoolController()  # scanning the loaded libraries is the slow part: once
+        with _CONTROLLER.limit(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_single_thread
 def robust_vcov(
     X: np.ndarray,
     xtx_inv: np.ndarray,

@@ -113,7 +113,7 @@ def prepare(
     if outcome in covariates or treatment in covariates:
         raise InputError("The outcome and the treatment must not be listed among the covariates.")
     require_numeric(df, outcome)
-    for c in [*covariates, *extra_columns]:
+    for c in covariates:
         require_numeric(df, c)
         n_bad = int(df[c].isna().sum())
         if n_bad:
@@ -121,6 +121,12 @@ def prepare(
                 f"Covariate '{c}' has {n_bad} missing value(s). Missing covariates are not attrition: "
                 "impute them (e.g. mean plus a missingness indicator) or drop the column."
             )
+    for c in extra_columns:
+        require_numeric(df, c)
+        n_bad = int(df[c].isna().sum())
+        if n_bad:
+            raise InputError(f"Column '{c}' has {n_bad} missing value(s); every unit needs a value. "
+                             "Fill in or drop those rows explicitly.")
     if unit is not None:
         require_unique(df, unit)
     t_all = binary_indicator(df, treatment)

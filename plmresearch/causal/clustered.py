@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from plmresearch.causal._effect import build_estimate, wwc_scale
+from plmresearch.causal._effect import build_estimate
 from plmresearch.causal._ols import ols
 from plmresearch.causal._prepare import check_ci_level, prepare
 from plmresearch.causal.randomized import _require_cluster_level_treatment
@@ -42,42 +42,24 @@ def cluster_means(
         raise InputError("`cluster` is required for the cluster-means analysis.")
     p = prepare(df, outcome, treatment, cluster=cluster, unit=unit, missing=missing)
     _require_cluster_level_treatment(p.data, treatment, cluster)
-    agg = (
-        pd.DataFrame({"cluster": p.data[cluster].to_numpy(), "y": p.y, "t": p.t})
-        .groupby("cluster", observed=True)
-        .agg(y=("y", "mean"), t=("t", "first"), n=("y", "size"))
-    )
+    labels, codes = np.unique(p.data[cluster].to_numpy().astype(str), return_inverse=True)
+    n_j = np.bincount(codes)
+    agg = pd.DataFrame({"y": np.bincount(codes, weights=p.y) / n_j, "t": np.bincount(codes, weights=p.t) / n_j,
+                        "n": n_j}, index=pd.Index(labels, name="cluster"))
     j1, j0 = int(agg.t.sum()), int((agg.t == 0).sum())
     if j1 < 2 or j0 < 2:
         raise InputError(f"Each arm needs at least 2 clusters; got {j1} treated and {j0} control clusters.")
     X = np.column_stack([np.ones(len(agg)), agg.t.to_numpy()])
     fit = ols(agg.y.to_numpy(), X, se_type="HC2")
-    est = build_estimate(
+    return build_estimate(
         estimate=fit.coef[1],
         std_error=fit.se(1),
         df=len(agg) - 2,
         method="difference in cluster means, HC2 SE, J - 2 df",
         ci_level=ci_level,
-        y=None,
-        t=None,
-        n_treated=p.n_treated,
-        n_control=p.n_control,
+        y=p.y,  # unit-level outcomes: the WWC effect size uses the unit-level pooled SD
+        t=p.t,
         n_clusters=len(agg),
         notes=p.notes,
         extra={"cluster_means": agg.reset_index()} | ({"attrition": p.attrition} if p.attrition else {}),
-    )
-    scale = wwc_scale(p.y, p.t)
-    if scale is None:
-        return est
-    from dataclasses import replace
-
-    from plmresearch.causal._effect import EFFECT_SIZE_TYPE
-
-    return replace(
-        est,
-        effect_size=est.estimate * scale,
-        effect_size_ci_low=est.ci_low * scale,
-        effect_size_ci_high=est.ci_high * scale,
-        effect_size_type=EFFECT_SIZE_TYPE,
-        extra=est.extra,
     )

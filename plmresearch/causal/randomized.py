@@ -23,12 +23,17 @@ from plmresearch.results import Estimate
 
 
 def _require_cluster_level_treatment(data: pd.DataFrame, treatment: str, cluster: str) -> None:
-    mixed = data.groupby(cluster, observed=True)[treatment].nunique()
-    bad = mixed[mixed > 1]
+    labels, codes = np.unique(data[cluster].to_numpy().astype(str), return_inverse=True)
+    t = data[treatment].to_numpy(dtype=float)
+    lo = np.full(len(labels), np.inf)
+    hi = np.full(len(labels), -np.inf)
+    np.minimum.at(lo, codes, t)
+    np.maximum.at(hi, codes, t)
+    bad = labels[lo != hi]
     if len(bad):
         raise InputError(
             f"Treatment '{treatment}' varies within {len(bad)} cluster(s) of '{cluster}' "
-            f"(e.g. {bad.index[0]!r}). In a cluster-randomized design every unit of a cluster has the "
+            f"(e.g. {bad[0]!r}). In a cluster-randomized design every unit of a cluster has the "
             "same arm; check the cluster column, or use cluster=None for individual randomization."
         )
 
