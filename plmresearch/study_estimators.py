@@ -225,3 +225,36 @@ def bkt_heldout(df, study, fast=False, forgets=False, n_restarts=20, fast_restar
     scores = model.evaluate(test, by_skill=False).loc["overall"]
     return {"auc": float(scores["auc"]), "rmse": float(scores["rmse"]), "log_loss": float(scores["log_loss"]),
             "n_test": float(len(test)), "n_skills": float(len(model.params))}
+
+
+# --------------------------------------------------------------------------- multilevel models
+
+@register("multilevel_model", params=("formula", "engine", "draws"))
+def multilevel_model(df, study, fast=False, formula=None, engine="statsmodels", draws=1000):
+    """A multilevel model of :func:`plmresearch.models.multilevel` (REML by default).
+
+    Values: ``b:<term>`` and ``se:<term>`` for fixed effects, ``var:<group>:<term>`` for a
+    random-effect variance, ``cov:<group>:<term1>:<term2>`` for a covariance, ``sigma2``
+    for the level-1 variance and ``icc`` for the intraclass correlation of the first group.
+    """
+    from plmresearch.models import multilevel
+
+    kwargs = {}
+    if engine == "bayes":
+        kwargs = {"draws": min(draws, 300) if fast else draws, "random_seed": 1}
+    fit = multilevel(formula, df, engine=engine, **kwargs)
+    out: dict[str, float] = {}
+    for r in fit.fixed_effects.itertuples():
+        out[f"b:{r.term}"] = float(r.estimate)
+        out[f"se:{r.term}"] = float(r.std_error)
+    for r in fit.variance_components.itertuples():
+        if r.group == "Residual":
+            continue
+        if pd.isna(r.term2):
+            out[f"var:{r.group}:{r.term1}"] = float(r.variance)
+        else:
+            out[f"cov:{r.group}:{r.term1}:{r.term2}"] = float(r.variance)
+    out["sigma2"] = float(fit.sigma2)
+    first = next(k for k in out if k.startswith("var:") and k.endswith(":Intercept"))
+    out["icc"] = out[first] / (out[first] + out["sigma2"])
+    return out
