@@ -40,15 +40,18 @@ $(PY):
 
 setup: $(PY)
 
-## Quick start, command 1: build the environment and run the main job.
-main: catalogue
+## Quick start, command 1: build the environment and run the main job:
+## every reproduction, published numbers next to ours (fast setting).
+main: $(PY)
+	$(PLM) datasets list
+	$(PLM) reproduce --fast
 
 catalogue: $(PY)
 	$(PLM) datasets list
 
-## Quick start, command 2: the whole test suite.
+## Quick start, command 2: the whole test suite (notebooks run with few posterior draws).
 test: $(PY)
-	$(PY) -m pytest -n 2 --nbval-lax tests notebooks
+	PLMRESEARCH_FAST=1 $(PY) -m pytest -n 2 --nbval-lax tests notebooks
 
 reproduce: $(PY)
 	$(PLM) reproduce
