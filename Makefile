@@ -51,7 +51,7 @@ catalogue: $(PY)
 
 ## Quick start, command 2: the whole test suite (notebooks run with few posterior draws).
 test: $(PY)
-	PLMRESEARCH_FAST=1 $(PY) -m pytest -n 2 --nbval-lax tests notebooks
+	PLMRESEARCH_FAST=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax tests notebooks
 
 reproduce: $(PY)
 	$(PLM) reproduce

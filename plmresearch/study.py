@@ -7,7 +7,9 @@ parameters) and the published ``targets``: each the quantity, the published
 value, its source (paper, table, column), how sure we are of it (VERIFIED,
 SECONDARY, UNVERIFIED, or REFERENCE-RUN for a number computed by a reference
 package rather than printed in a publication), and a tolerance with its reason.
-``report`` entries are quantities we compute and show without a published value.
+``report`` entries are quantities we compute and show without scoring them: either
+nothing comparable was published, or (with ``published`` and ``source``) a number
+published under a different protocol, shown for context.
 
 A miss against a VERIFIED, SECONDARY or REFERENCE-RUN number fails the run
 (``plm reproduce`` exits non-zero). A miss against an UNVERIFIED number is shown
@@ -43,7 +45,7 @@ STUDY_KEYS = {
 DESIGN_KEYS = {"unit", "assignment", "blocks", "clusters", "description"}
 ANALYSIS_KEYS = {"id", "estimator", "params", "label"}
 TARGET_KEYS = {"quantity", "analysis", "value", "published", "source", "status", "tolerance", "tolerance_reason", "note"}
-REPORT_KEYS = {"quantity", "analysis", "value", "note"}
+REPORT_KEYS = {"quantity", "analysis", "value", "note", "published", "source"}
 
 
 def studies_dir() -> Path:
@@ -79,6 +81,8 @@ class Reported:
     analysis: str
     value: str
     note: str = ""
+    published: float | None = None
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,11 +139,14 @@ class Study:
             )
         for r in self.report:
             got = values.get(r.analysis, {}).get(r.value, np.nan)
+            context = r.published is not None
             rows.append(
                 {
-                    "study": self.name, "quantity": r.quantity, "published": np.nan, "reproduced": got,
-                    "difference": np.nan, "tolerance": np.nan, "within_tolerance": "n/a",
-                    "status": "not published", "source": "", "note": r.note or errors.get(r.analysis, ""),
+                    "study": self.name, "quantity": r.quantity,
+                    "published": r.published if context else np.nan, "reproduced": got,
+                    "difference": got - r.published if context else np.nan, "tolerance": np.nan,
+                    "within_tolerance": "n/a", "status": "context" if context else "not published",
+                    "source": r.source, "note": r.note or errors.get(r.analysis, ""),
                 }
             )
         return StudyResult(self, pd.DataFrame(rows, columns=SCOREBOARD_COLUMNS), values, errors, timings)
@@ -289,7 +296,10 @@ def _validate(path: Path, raw: dict) -> Study:
         where = f"report[{i}]."
         _check_keys(path, where, r, REPORT_KEYS, {"quantity", "analysis", "value"})
         check_analysis(where, r["analysis"], r["value"])
-        reported.append(Reported(r["quantity"], r["analysis"], r["value"], r.get("note", "")))
+        if "published" in r and not r.get("source"):
+            raise _fail(path, f"{where}source", "a context value needs its source", "add 'source' (paper, table, column)")
+        reported.append(Reported(r["quantity"], r["analysis"], r["value"], r.get("note", ""),
+                                 float(r["published"]) if "published" in r else None, str(r.get("source", ""))))
     if raw["name"] != path.stem:
         raise _fail(path, "name", f"'{raw['name']}' differs from the file name '{path.stem}'", f"set name: {path.stem}")
     return Study(
