@@ -55,12 +55,16 @@ def correct_values(df: pd.DataFrame, correct: str) -> np.ndarray:
     )
 
 
-def check_order(df: pd.DataFrame, student: str, order: str) -> None:
-    """Each student's rows must appear in strictly increasing ``order``."""
+def check_order(df: pd.DataFrame, student: str, order: str, skill: str) -> None:
+    """Each student's rows on a skill must appear in strictly increasing ``order``.
+
+    Only the order within a (student, skill) sequence matters to BKT, so rows of
+    different skills may share an order value (a multi-skill item).
+    """
     o = df[order]
     if not (pd.api.types.is_numeric_dtype(o) or pd.api.types.is_datetime64_any_dtype(o)):
         raise InputError(f"Order column '{order}' must be numeric or datetime, got dtype {o.dtype}.")
-    codes = pd.factorize(df[student])[0]
+    codes = pd.factorize(df[student])[0].astype(np.int64) * (int(df[skill].nunique()) + 1) + pd.factorize(df[skill])[0]
     idx = np.argsort(codes, kind="stable")
     c = codes[idx]
     ov = o.to_numpy()[idx]
@@ -68,10 +72,10 @@ def check_order(df: pd.DataFrame, student: str, order: str) -> None:
     if bad.any():
         first = int(idx[1:][bad][0])
         raise InputError(
-            f"Rows are not in increasing '{order}' within student: student {df[student].iloc[first]!r} "
-            f"has {order}={o.iloc[first]!r} at row {first} after an equal or later value "
-            f"({int(bad.sum())} such row(s)). Sort first: df.sort_values(['{student}', '{order}']), "
-            "and remove duplicated opportunities."
+            f"Rows are not in increasing '{order}' within student and skill: student "
+            f"{df[student].iloc[first]!r} on skill {df[skill].iloc[first]!r} has {order}={o.iloc[first]!r} "
+            f"at row {first} after an equal or later value ({int(bad.sum())} such row(s)). "
+            f"Sort first: df.sort_values(['{student}', '{order}']), and remove duplicated opportunities."
         )
 
 
@@ -86,7 +90,7 @@ def validate(df, skill: str, student: str, correct: str, order: str | None) -> n
     )
     y = correct_values(df, correct)
     if order is not None:
-        check_order(df, student, order)
+        check_order(df, student, order, skill)
     return y
 
 

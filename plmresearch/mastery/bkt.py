@@ -23,8 +23,8 @@ import pandas as pd
 
 from plmresearch.errors import InputError, ModelError
 from plmresearch.mastery import _kernels
-from plmresearch.mastery._data import pack, validate
-from plmresearch.validation import count, finite, positive, probability
+from plmresearch.mastery._data import correct_values, pack, validate
+from plmresearch.validation import count, positive, probability
 
 PARAM_NAMES = _kernels.PARAM_NAMES
 
@@ -163,6 +163,7 @@ def fit_bkt(
     tol: float = 1e-3,
     skills: Sequence | None = None,
     n_jobs: int = 1,
+    convergence: str = "loglik",
 ) -> BKTModel:
     """Fit one BKT model per skill by EM with random restarts.
 
@@ -185,6 +186,12 @@ def fit_bkt(
         ``{param: (low, high)}``; see :data:`BOUNDS`.
     max_iter, tol : EM stops after ``max_iter`` iterations or when the log-likelihood
         changes by less than ``tol`` (pyBKT: 100 and 1e-3).
+    convergence : {"loglik", "pybkt"}
+        ``"loglik"``: stop when |change in log-likelihood| < ``tol``. ``"pybkt"``:
+        reproduce pyBKT 1.4's rule, which compares log-likelihoods truncated to
+        integers (its C++ E-step returns ``PyLong_FromLong(loglik)``), so EM stops
+        earlier, from the third iteration on; the best restart is also chosen on the
+        truncated value. Use it to compare with pyBKT on identical terms.
     skills : sequence, optional
         Fit only these skills.
     n_jobs : int
@@ -196,7 +203,7 @@ def fit_bkt(
         ``.params``: DataFrame indexed by skill with prior, learn, forget, guess, slip,
         log_likelihood, n_students, n_responses, n_iter, converged.
     """
-    validate(df, skill, student, correct, order)
+    validate(df, skill, student, correct, order)  # every check, before any argument is used
     n_restarts = count(n_restarts, "n_restarts")
     max_iter = count(max_iter, "max_iter")
     tol = positive(tol, "tol")
@@ -208,8 +215,11 @@ def fit_bkt(
         n_jobs = os.cpu_count() or 1
     n_jobs = count(n_jobs, "n_jobs")
     if random_seed is not None:
-        finite(random_seed, "random_seed")
+        count(random_seed, "random_seed", minimum=0)
     lo, hi = _bounds_arrays(bounds)
+    if convergence not in ("loglik", "pybkt"):
+        raise InputError(f"`convergence` must be 'loglik' or 'pybkt', got {convergence!r}.")
+    kernel_tol = -1.0 if convergence == "pybkt" else tol
 
     data = df
     if skills is not None:
@@ -218,7 +228,9 @@ def fit_bkt(
         if len(missing):
             raise InputError(f"Skill(s) {list(missing[:5])} given in `skills` have no rows in column '{skill}'.")
         data = df.loc[df[skill].isin(wanted)]
-    y = validate(data, skill, student, correct, order)
+        y = validate(data, skill, student, correct, order)
+    else:
+        y = correct_values(df, correct)
     sizes = data.groupby(skill, sort=True).size()
     tiny = sizes[sizes < 2]
     if len(tiny):
@@ -230,7 +242,7 @@ def fit_bkt(
     rng = np.random.default_rng(random_seed)
     starts = _random_starts(rng, len(pk.skills), n_restarts, bool(forgets), lo, hi)
     est, lls, its = _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen, starts, bool(forgets),
-                                    lo, hi, max_iter, tol, n_jobs)
+                                    lo, hi, max_iter, kernel_tol, n_jobs)
     if not np.all(np.isfinite(lls)):
         bad = pk.skills[~np.isfinite(lls).all(axis=1)]
         raise ModelError(f"EM produced a non-finite log-likelihood for skill(s) {list(bad[:5])}.")

@@ -38,7 +38,7 @@ from plmresearch.models.formula import (
 )
 from plmresearch.results import ESTIMATE_COLUMNS, Estimate
 
-DEFAULT_OPTIMIZERS = ("powell", "nm")
+DEFAULT_OPTIMIZERS = ("powell", "lbfgs")
 DEFAULT_POLISH = "lbfgs"
 
 
@@ -330,7 +330,7 @@ def fit_mixedlm(
 def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, reml, ci_level, diagonal):
     zcrit = stats.norm.ppf(0.5 + ci_level / 2)
     fe = np.asarray(r.fe_params, dtype=float)
-    se = np.asarray(r.bse_fe, dtype=float)
+    se = np.sqrt(np.diag(_gls_cov(r)))
     fixed = pd.DataFrame({"term": fe_names, "estimate": fe, "std_error": se})
     fixed["statistic"] = fixed["estimate"] / fixed["std_error"]
     fixed["p_value"] = 2 * stats.norm.sf(np.abs(fixed["statistic"]))
@@ -355,7 +355,7 @@ def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, re
         g, col = vc_labels[name]
         inner_rows.append({"group": g, "term1": col, "term2": None, "variance": v, "sd_cor": math.sqrt(max(v, 0))})
     # innermost level first, like lme4's VarCorr
-    vc_table = pd.DataFrame(inner_rows[::-1] + rows + [
+    vc_table = pd.DataFrame(inner_rows + rows + [
         {"group": "Residual", "term1": None, "term2": None, "variance": float(r.scale), "sd_cor": math.sqrt(r.scale)}])
     vc_table = _order_levels(vc_table, [t.group for t in terms])
 
@@ -385,6 +385,26 @@ def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, re
         n_groups=n_groups, n_params=n_params, ci_level=ci_level, notes=tuple(notes), random_effects=random_effects,
         reliability_by_group=rel, extra={"statsmodels_result": r, "parsed": mf, "diagonal": diagonal},
     )
+
+
+def _gls_cov(r) -> np.ndarray:
+    """(sum_j X_j' V_j^{-1} X_j)^{-1} at the estimated variances: the fixed-effect covariance
+    that lme4 (``vcov``) and HLM report (R&B 2002, eq. 3.49). statsmodels' ``bse_fe`` instead
+    inverts the joint observed information, which differs in the third significant digit."""
+    m = r.model
+    tau = np.asarray(r.cov_re, dtype=float)
+    vcomp = np.asarray(r.vcomp, dtype=float) if m.exog_vc is not None and len(r.vcomp) else np.array([])
+    k = m.exog.shape[1]
+    info = np.zeros((k, k))
+    for j, lab in enumerate(m.group_labels):
+        x = m.exog_li[j]
+        z = m.exog_re_li[j]
+        v = z @ tau @ z.T + r.scale * np.eye(len(x))
+        for c, comp in enumerate(vcomp):
+            mat = m.exog_vc.mats[c][j]
+            v += comp * (mat @ mat.T)
+        info += x.T @ np.linalg.solve(v, x)
+    return np.linalg.inv(info)
 
 
 def _order_levels(vc: pd.DataFrame, groups_outer_first: list[str]) -> pd.DataFrame:

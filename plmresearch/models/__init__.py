@@ -1,0 +1,49 @@
+"""Hierarchical models: multilevel regression (statsmodels REML/ML and PyMC), multisite
+trials, growth models, and their plots.
+
+>>> from plmresearch.models import multilevel
+>>> fit = multilevel("mathach ~ cses * meanses + (1 + cses | school)", hsb)   # doctest: +SKIP
+>>> fit.fixed_effects, fit.variance_components, fit.icc, fit.reliability()    # doctest: +SKIP
+"""
+
+from plmresearch.models.bayes import BayesMultilevelFit, default_sampler, fit_bayes
+from plmresearch.models.centering import grand_mean_center, group_mean_center
+from plmresearch.models.formula import MixedFormula, RandomTerm, parse_formula
+from plmresearch.models.frequentist import MultilevelFit, fit_mixedlm, likelihood_ratio_test
+from plmresearch.models.growth import growth_formula, growth_model
+from plmresearch.models.multilevel import multilevel
+from plmresearch.models.multisite import (
+    MultisiteFit,
+    exact_site_posterior,
+    multisite_trial,
+    pool_site_estimates,
+)
+from plmresearch.models.plots import caterpillar_plot, posterior_rope_plot, trace_rank_plot
+from plmresearch.models.posterior import PosteriorEstimate, SamplingWarning, diagnostics
+
+__all__ = [
+    "BayesMultilevelFit",
+    "MixedFormula",
+    "MultilevelFit",
+    "MultisiteFit",
+    "PosteriorEstimate",
+    "RandomTerm",
+    "SamplingWarning",
+    "caterpillar_plot",
+    "default_sampler",
+    "diagnostics",
+    "exact_site_posterior",
+    "fit_bayes",
+    "fit_mixedlm",
+    "grand_mean_center",
+    "group_mean_center",
+    "growth_formula",
+    "growth_model",
+    "likelihood_ratio_test",
+    "multilevel",
+    "multisite_trial",
+    "parse_formula",
+    "pool_site_estimates",
+    "posterior_rope_plot",
+    "trace_rank_plot",
+]

@@ -1,0 +1,360 @@
+"""Bayesian multilevel models in PyMC, non-centred, sampled with nutpie when installed.
+
+Default priors (weakly informative, scaled by the data as in rstanarm's
+``autoscale``; Gelman, Hill & Vehtari 2020, *Regression and Other Stories*, sec. 9.5):
+
+* intercept at the predictors' means: Normal(mean(y), 2.5 sd(y));
+* slope of predictor x: Normal(0, 2.5 sd(y) / sd(x));
+* residual SD: Exponential(rate = 1 / sd(y));
+* group-level SD of an intercept: HalfNormal(sd(y)); of a slope on z: HalfNormal(sd(y) / sd(z));
+* correlations of a group's intercept and slopes: LKJ(eta = 2) (Lewandowski, Kurowicka & Joe 2009).
+
+Group effects are non-centred, b_j = L z_j with z_j ~ Normal(0, I) and L the
+Cholesky factor of the group covariance (Papaspiliopoulos, Roberts & Sköld 2007;
+Betancourt & Girolami 2015). Predictors are centred inside the model (the
+reported intercept is mapped back), which removes most intercept-slope
+posterior correlation. Any number of grouping terms, nested or crossed, is allowed.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from plmresearch.errors import InputError, ModelError
+from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
+from plmresearch.models.posterior import (
+    PosteriorEstimate,
+    diagnostics,
+    element_diagnostics,
+    warn_notes,
+)
+from plmresearch.results import ESTIMATE_COLUMNS
+from plmresearch.validation import count, probability
+
+
+def default_sampler() -> str:
+    """``"nutpie"`` when the nutpie package is importable, else PyMC's own NUTS."""
+    return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
+
+
+def sample_model(model, *, draws: int, tune: int, chains: int, random_seed, target_accept: float,
+                 sampler: str | None = None):
+    """Run NUTS on a PyMC model and return the ArviZ DataTree."""
+    import pymc as pm
+
+    draws = count(draws, "draws")
+    tune = count(tune, "tune", minimum=0)
+    chains = count(chains, "chains")
+    probability(target_accept, "target_accept", open_low=True, open_high=True)
+    sampler = sampler or default_sampler()
+    if sampler not in ("nutpie", "pymc"):
+        raise InputError(f"`sampler` must be 'nutpie' or 'pymc', got {sampler!r}.")
+    kw: dict[str, Any] = dict(model=model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
+                              progressbar=False, nuts_sampler=sampler, target_accept=target_accept)
+    if sampler == "pymc":
+        kw["cores"] = 1
+    try:
+        return pm.sample(**kw)
+    except Exception as exc:
+        raise ModelError(f"Sampling failed ({type(exc).__name__}: {exc}). Check the data for extreme values.") from exc
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_]", "_", name)
+
+
+@dataclass
+class BayesMultilevelFit:
+    """Result of :func:`fit_bayes`: posterior tables, diagnostics, and the ArviZ DataTree.
+
+    ``fixed_effects`` has one row per term with the ``Estimate`` columns (posterior
+    mean as ``estimate``, posterior SD as ``std_error``, equal-tailed credible interval)
+    plus r_hat and ESS; ``variance_components`` follows lme4's ``VarCorr`` layout with
+    posterior means. ``notes`` holds the plain-words convergence warnings.
+    """
+
+    formula: str
+    fixed_effects: pd.DataFrame
+    variance_components: pd.DataFrame
+    idata: Any
+    diagnostics: pd.DataFrame
+    n_obs: int
+    n_groups: dict[str, int]
+    priors: dict[str, str]
+    sampler: str
+    ci_level: float = 0.95
+    notes: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def method(self) -> str:
+        return f"Bayesian multilevel model (PyMC, non-centred, sampler {self.sampler})"
+
+    @property
+    def params(self) -> pd.Series:
+        return self.fixed_effects.set_index("term")["estimate"]
+
+    def estimate(self, term: str) -> PosteriorEstimate:
+        """The posterior of one fixed effect as a :class:`PosteriorEstimate`."""
+        terms = list(self.fixed_effects["term"])
+        if term not in terms:
+            raise InputError(f"No fixed effect named '{term}'. Terms: {terms}.")
+        draws = self.idata["posterior"]["fixed"].sel(term=term).values.reshape(-1)
+        diag = element_diagnostics(self.diagnostics, f"fixed[{term}]")
+        sd_y = self.extra["sd_y"]
+        return PosteriorEstimate.from_draws(
+            draws, method=self.method, parameter=term, ci_level=self.ci_level, idata=self.idata,
+            effect_size_draws=None if term == "Intercept" else draws / sd_y,
+            effect_size_type="coefficient / SD of outcome" if term != "Intercept" else None,
+            n_clusters=next(iter(self.n_groups.values())), notes=self.notes, **diag,
+        )
+
+    def variance_decomposition(self) -> pd.DataFrame:
+        vc = self.variance_components
+        rows = vc[(vc["term2"].isna()) & ((vc["term1"] == "Intercept") | (vc["group"] == "Residual"))]
+        out = pd.DataFrame({"level": rows["group"].to_numpy(), "variance": rows["variance"].to_numpy()})
+        out["proportion"] = out["variance"] / out["variance"].sum()
+        return out
+
+    @property
+    def icc(self) -> float:
+        return float(self.variance_decomposition()["proportion"].iloc[0])
+
+    def group_effects(self, group: str | None = None) -> pd.DataFrame:
+        """Posterior mean, SD and interval of each group's deviation (for caterpillar plots)."""
+        groups = self.extra["groups"]
+        group = group or groups[0]
+        if group not in groups:
+            raise InputError(f"No grouping term '{group}'. Terms: {groups}.")
+        da = self.idata["posterior"][f"b_{_safe(group)}"]
+        lo, hi = (1 - self.ci_level) / 2, 1 - (1 - self.ci_level) / 2
+        m = da.mean(("chain", "draw")).to_series()
+        s = da.std(("chain", "draw")).to_series()
+        ql = da.quantile(lo, ("chain", "draw")).drop_vars("quantile").to_series()
+        qh = da.quantile(hi, ("chain", "draw")).drop_vars("quantile").to_series()
+        out = pd.DataFrame({"estimate": m, "std_error": s, "ci_low": ql, "ci_high": qh}).reset_index()
+        out.columns = ["group", "term", "estimate", "std_error", "ci_low", "ci_high"]
+        return out
+
+    def posterior_predictive_check(self) -> pd.DataFrame:
+        """Observed statistics of the outcome vs their posterior predictive distribution.
+
+        ``p_value`` is the posterior predictive p-value P(T(y_rep) >= T(y)) (Gelman et al.
+        2013, *BDA3* sec. 6.3); values near 0 or 1 flag misfit.
+        """
+        if "posterior_predictive" not in self.idata.children:
+            raise ModelError("No posterior predictive draws; refit with posterior_predictive=True.")
+        yrep = np.asarray(self.idata["posterior_predictive"]["y"].values)
+        yrep = yrep.reshape(-1, yrep.shape[-1])
+        y = np.asarray(self.idata["observed_data"]["y"].values)
+        stats_ = {"mean": np.mean, "sd": lambda a, axis=None: np.std(a, axis=axis, ddof=1),
+                  "min": np.min, "max": np.max,
+                  "q10": lambda a, axis=None: np.quantile(a, 0.1, axis=axis),
+                  "q90": lambda a, axis=None: np.quantile(a, 0.9, axis=axis)}
+        rows = []
+        for name, f in stats_.items():
+            t_obs = float(f(y))
+            t_rep = np.asarray(f(yrep, axis=1))
+            rows.append({"statistic": name, "observed": t_obs, "replicated_mean": float(t_rep.mean()),
+                         "replicated_low": float(np.quantile(t_rep, 0.025)),
+                         "replicated_high": float(np.quantile(t_rep, 0.975)),
+                         "p_value": float(np.mean(t_rep >= t_obs))})
+        return pd.DataFrame(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        fe = self.fixed_effects
+        out = pd.DataFrame({"term": fe["term"]})
+        for c in ESTIMATE_COLUMNS:
+            out[c] = fe[c] if c in fe else None
+        out["method"] = self.method
+        out["ci_level"] = self.ci_level
+        out["n_clusters"] = next(iter(self.n_groups.values()))
+        for c in ("posterior_median", "prob_positive", "r_hat", "ess_bulk", "ess_tail"):
+            out[c] = fe[c]
+        out["n_divergences"] = self.extra["n_divergences"]
+        out["notes"] = "; ".join(self.notes)
+        return out
+
+    def summary(self) -> str:
+        lines = [self.method, f"formula: {self.formula}", f"n = {self.n_obs}; groups: {self.n_groups}", "",
+                 "Fixed effects (posterior):",
+                 self.fixed_effects.to_string(index=False, float_format=lambda x: f"{x:.4f}"), "",
+                 "Variance components (posterior means):",
+                 self.variance_components.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p><b>{html.escape(self.method)}</b><br>{html.escape(self.formula)}</p>"
+                + self.fixed_effects.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+                + self.variance_components.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
+                + (f"<ul>{notes}</ul>" if notes else ""))
+
+
+def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5):
+    """The PyMC model for a parsed formula (see the module docstring for priors)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    x = design(f"~ {mf.fixed_rhs}", used)
+    y = used[mf.outcome].to_numpy(dtype=float)
+    my, sy = float(y.mean()), float(y.std(ddof=1))
+    if not sy > 0:
+        raise InputError(f"The outcome '{mf.outcome}' is constant; there is nothing to model.")
+    has_int = "Intercept" in x.columns
+    slopes = [c for c in x.columns if c != "Intercept"]
+    xs = x[slopes].to_numpy()
+    xmean = xs.mean(axis=0) if slopes else np.zeros(0)
+    xsd = xs.std(axis=0, ddof=1) if slopes else np.zeros(0)
+    if np.any(xsd == 0):
+        raise InputError(f"Predictor(s) {[s for s, v in zip(slopes, xsd) if v == 0]} are constant; drop them.")
+    xc = xs - xmean
+    coords: dict[str, Any] = {"term": list(x.columns), "slope_term": slopes, "obs": np.arange(len(y))}
+    priors = {
+        "Intercept": f"Normal({my:.4g}, {prior_scale * sy:.4g}) at centred predictors",
+        "slopes": f"Normal(0, {prior_scale} * sd(y) / sd(x)) with sd(y) = {sy:.4g}",
+        "sigma": f"Exponential(rate = 1 / {sy:.4g})",
+        "group SDs": "HalfNormal(sd(y)) for intercepts, HalfNormal(sd(y) / sd(z)) for slopes",
+        "correlations": "LKJ(eta = 2)",
+    }
+    groups_info = []
+    for t in mf.random:
+        z = design(f"~ {t.expr}", used)
+        key = group_key(used, t)
+        codes, levels = pd.factorize(key, sort=True)
+        g = _safe(t.group)
+        coords[f"{g}__level"] = [str(v) for v in levels]
+        coords[f"{g}__term"] = list(z.columns)
+        coords[f"{g}__term_bis"] = list(z.columns)
+        zsd = np.array([1.0 if c == "Intercept" else z[c].std(ddof=1) for c in z.columns])
+        zsd[zsd == 0] = 1.0
+        groups_info.append((t, g, z.to_numpy(), codes, zsd))
+    with pm.Model(coords=coords) as model:
+        alpha = pm.Normal("alpha", my, prior_scale * sy) if has_int else 0.0
+        if slopes:
+            beta = pm.Normal("beta", 0.0, prior_scale * sy / xsd, dims="slope_term")
+            mu = alpha + pt.dot(xc, beta)
+        else:
+            mu = alpha + pt.zeros(len(y))
+        parts = []
+        if has_int:
+            parts.append(pt.reshape(alpha - (pt.dot(xmean, beta) if slopes else 0.0), (1,)))
+        if slopes:
+            parts.append(beta)
+        pm.Deterministic("fixed", pt.concatenate(parts), dims="term")
+        for t, g, z, codes, zsd in groups_info:
+            k = z.shape[1]
+            zraw = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(f"{g}__level", f"{g}__term"))
+            if k > 1 and t.correlated:
+                chol, corr, sds = pm.LKJCholeskyCov(
+                    f"chol_{g}", n=k, eta=2.0, sd_dist=pm.HalfNormal.dist(sigma=sy / zsd, shape=k), compute_corr=True,
+                )
+                pm.Deterministic(f"sd_{g}", sds, dims=f"{g}__term")
+                pm.Deterministic(f"corr_{g}", corr, dims=(f"{g}__term", f"{g}__term_bis"))
+                b = pt.dot(zraw, chol.T)
+            else:
+                sds = pm.HalfNormal(f"sd_{g}", sigma=sy / zsd, dims=f"{g}__term")
+                b = zraw * sds
+            pm.Deterministic(f"b_{g}", b, dims=(f"{g}__level", f"{g}__term"))
+            mu = mu + (pt.as_tensor_variable(z) * b[codes]).sum(axis=1)
+        sigma = pm.Exponential("sigma", 1.0 / sy)
+        pm.Normal("y", mu, sigma, observed=y, dims="obs")
+    return model, priors, {"sd_y": sy, "mean_y": my, "groups": [t.group for t in mf.random],
+                           "group_terms": {t.group: list(design(f"~ {t.expr}", used.head(5)).columns) for t in mf.random}}
+
+
+def fit_bayes(
+    formula: str | MixedFormula,
+    data: pd.DataFrame,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    random_seed: int | None = None,
+    target_accept: float = 0.9,
+    sampler: str | None = None,
+    posterior_predictive: bool = True,
+    ci_level: float = 0.95,
+    prior_scale: float = 2.5,
+    warn: bool = True,
+) -> BayesMultilevelFit:
+    """Fit an lme4-style multilevel model by MCMC (see the module docstring for priors).
+
+    Parameters
+    ----------
+    sampler : {"nutpie", "pymc"}, optional
+        Default: nutpie when installed, else PyMC's NUTS.
+    posterior_predictive : bool
+        Also draw replicated outcomes, for :meth:`BayesMultilevelFit.posterior_predictive_check`.
+    warn : bool
+        Also emit the convergence notes as :class:`SamplingWarning` (they are always in ``notes``).
+    """
+    import pymc as pm
+
+    mf = parse_formula(formula) if isinstance(formula, str) else formula
+    probability(ci_level, "ci_level", open_low=True, open_high=True)
+    used = check_data(mf, data)
+    model, priors, info = build_model(mf, used, prior_scale=prior_scale)
+    sampler = sampler or default_sampler()
+    idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
+                         target_accept=target_accept, sampler=sampler)
+    if posterior_predictive:
+        pm.sample_posterior_predictive(idata, model=model, random_seed=random_seed, extend_inferencedata=True,
+                                       progressbar=False)
+    sd_names = [f"sd_{_safe(g)}" for g in info["groups"]]
+    diag, notes = diagnostics(idata, var_names=["fixed", "sigma", *sd_names])
+    if warn:
+        warn_notes(notes)
+    post = idata["posterior"]
+    a = (1 - ci_level) / 2
+    rows = []
+    for term in post["fixed"].coords["term"].values:
+        d = post["fixed"].sel(term=term).values.reshape(-1)
+        dg = element_diagnostics(diag, f"fixed[{term}]")
+        rows.append({"term": str(term), "estimate": d.mean(), "std_error": d.std(ddof=1),
+                     "ci_low": np.quantile(d, a), "ci_high": np.quantile(d, 1 - a),
+                     "posterior_median": np.median(d), "prob_positive": float(np.mean(d > 0)), **dg})
+    fixed = pd.DataFrame(rows)
+    vc_rows = []
+    for g in reversed(info["groups"]):
+        s = _safe(g)
+        sds = post[f"sd_{s}"]
+        terms = list(sds.coords[f"{s}__term"].values)
+        for t in terms:
+            v = sds.sel({f"{s}__term": t}).values.reshape(-1)
+            vc_rows.append({"group": g, "term1": str(t), "term2": None, "variance": float(np.mean(v**2)),
+                            "sd_cor": float(np.mean(v))})
+        if f"corr_{s}" in post:
+            c = post[f"corr_{s}"]
+            for i in range(len(terms)):
+                for j in range(i + 1, len(terms)):
+                    r = c.values[..., i, j].reshape(-1)
+                    vi = sds.values[..., i].reshape(-1)
+                    vj = sds.values[..., j].reshape(-1)
+                    vc_rows.append({"group": g, "term1": str(terms[i]), "term2": str(terms[j]),
+                                    "variance": float(np.mean(r * vi * vj)), "sd_cor": float(np.mean(r))})
+    sig = post["sigma"].values.reshape(-1)
+    vc_rows.append({"group": "Residual", "term1": None, "term2": None, "variance": float(np.mean(sig**2)),
+                    "sd_cor": float(np.mean(sig))})
+    n_groups = {t.group: int(group_key(used, t).nunique()) for t in sorted(
+        mf.random, key=lambda t: group_key(used, t).nunique())}
+    extra = dict(info, n_divergences=int(np.asarray(idata["sample_stats"]["diverging"].values).sum()), model=model)
+    all_notes = list(notes)
+    if used.attrs.get("n_dropped"):
+        all_notes.append(f"{used.attrs['n_dropped']} row(s) with missing values in the formula's columns were dropped.")
+    return BayesMultilevelFit(
+        formula=mf.formula, fixed_effects=fixed, variance_components=pd.DataFrame(vc_rows), idata=idata,
+        diagnostics=diag, n_obs=len(used), n_groups=n_groups, priors=priors, sampler=sampler, ci_level=ci_level,
+        notes=tuple(all_notes), extra=extra,
+    )
