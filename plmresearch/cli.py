@@ -4,6 +4,9 @@
     plm datasets show NAME         a dataset's card and codebook
     plm datasets fetch NAME        download (or take from the mirror) and verify a dataset's files
     plm reproduce [STUDY ...]      run study specs, print the scoreboard, write it under reports/
+    plm pilot init [PATH]          write a commented pilot config to fill in
+    plm pilot report CONFIG        analyse a pilot: HTML report + CSV tables in a new folder
+    plm pilot demo [FOLDER]        simulate a district pilot and report on it
 
 Errors the user can fix are printed as one message (exit status 2), never as a traceback.
 """
@@ -79,6 +82,46 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pilot_init(args: argparse.Namespace) -> int:
+    from plmresearch.pilot import write_template
+
+    path = write_template(args.path)
+    print(f"Wrote {path}. Fill in the (required) keys, then run: plm pilot report {path}")
+    return 0
+
+
+def _print_report(target, analysis) -> None:
+    m = analysis.main_estimate
+    print(f"Report written to {target / 'report.html'} (with {len(analysis.tables())} CSV tables).")
+    print(f"Main effect: {m.estimate:.2f} points, 95% CI [{m.ci_low:.2f}, {m.ci_high:.2f}]; g = {m.effect_size:.2f}.")
+
+
+def _pilot_report(args: argparse.Namespace) -> int:
+    from plmresearch.pilot import load_config
+    from plmresearch.pilot.report import write_report
+
+    target, analysis = write_report(load_config(args.config), output=args.output, fast=args.fast)
+    _print_report(target, analysis)
+    return 0
+
+
+def _pilot_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from plmresearch.pilot import load_config, write_demo
+    from plmresearch.pilot.report import write_report
+
+    data_path, config_path, district = write_demo(Path(args.folder), random_seed=args.seed, design=args.design)
+    print(f"Simulated district ({district.design}, true effect {district.true_effect:.2f} points = "
+          f"{district.true_effect_sd:.2f} SD): {data_path}, config {config_path}")
+    target, analysis = write_report(load_config(config_path), fast=args.fast)
+    _print_report(target, analysis)
+    m = analysis.main_estimate
+    covered = m.ci_low <= district.true_effect <= m.ci_high
+    print(f"The true effect {district.true_effect:.2f} is {'inside' if covered else 'OUTSIDE'} the 95% CI.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plm", description="plmresearch: personalized and mastery-learning research toolkit")
     parser.add_argument("--version", action="version", version=f"plmresearch {__version__}")
@@ -100,6 +143,24 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--reports-dir", default="reports", help="where to write the Markdown and HTML scoreboard")
     rep.add_argument("--list", action="store_true", help="list the available studies and exit")
     rep.set_defaults(func=_reproduce)
+
+    pilot = sub.add_parser("pilot", help="evaluate a district pilot from a student file")
+    pilot_sub = pilot.add_subparsers(dest="action", required=True)
+    init = pilot_sub.add_parser("init", help="write a commented config template")
+    init.add_argument("path", nargs="?", default="pilot.yaml")
+    init.set_defaults(func=_pilot_init)
+    report = pilot_sub.add_parser("report", help="write the HTML report and CSV tables to a new folder")
+    report.add_argument("config")
+    report.add_argument("--output", default=None, help="output folder (default: output.folder of the config)")
+    report.add_argument("--fast", action="store_true", help="fewer posterior draws")
+    report.set_defaults(func=_pilot_report)
+    demo = pilot_sub.add_parser("demo", help="simulate a district with a known effect and report on it")
+    demo.add_argument("folder", nargs="?", default="pilot_demo")
+    demo.add_argument("--seed", type=int, default=2024)
+    demo.add_argument("--design", default="cluster_rct",
+                      choices=["cluster_rct", "individual_rct", "multisite", "comparison_schools"])
+    demo.add_argument("--fast", action="store_true", help="fewer posterior draws")
+    demo.set_defaults(func=_pilot_demo)
     return parser
 
 

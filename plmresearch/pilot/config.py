@@ -67,6 +67,9 @@ design:
 
 attrition:                    # who left the study: students with a missing primary outcome
   boundary: cautious          # WWC attrition boundary: cautious | optimistic
+  boundary_table: null        # CSV of the WWC boundary table (columns overall, cautious, optimistic, in
+                              # percentage points) from the WWC Standards Handbook; plmresearch ships none,
+                              # and without it attrition is reported but not rated
   left_study_column: null     # optional 0/1 column marking students who left (else: missing outcome)
 
 privacy:
@@ -107,6 +110,7 @@ _SCHEMA: dict[str, dict[str, tuple[Any, bool, Any]]] = {
     "attrition": {
         "boundary": (str, False, "cautious"),
         "left_study_column": ((str, type(None)), False, None),
+        "boundary_table": ((str, type(None)), False, None),
     },
     "privacy": {
         "drop_columns": ("strlist", False, ()),
@@ -142,6 +146,7 @@ class PilotConfig:
     treated_value: Any = 1
     control_value: Any = 0
     attrition_boundary: str = "cautious"
+    attrition_boundary_table: Path | None = None
     left_study_column: str | None = None
     drop_columns: tuple[str, ...] = ()
     keep_columns: tuple[str, ...] = ()
@@ -346,6 +351,9 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
         treated_value=values["treatment_values.treated"],
         control_value=values["treatment_values.control"],
         attrition_boundary=values["attrition.boundary"],
+        attrition_boundary_table=(None if values["attrition.boundary_table"] is None else
+                                  Path(values["attrition.boundary_table"]) if Path(values["attrition.boundary_table"]).is_absolute()
+                                  else base_dir / values["attrition.boundary_table"]),
         left_study_column=values["attrition.left_study_column"],
         drop_columns=drop,
         keep_columns=keep,

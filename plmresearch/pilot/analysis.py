@@ -1,0 +1,372 @@
+"""The analysis behind a district pilot report: seven sections of aggregate tables and figures.
+
+``analyse_pilot(pilot)`` takes a :class:`~plmresearch.pilot.prepare.PilotData` (identifiers
+already pseudonymized) and returns a :class:`PilotAnalysis` holding ONLY aggregates: every
+count below the config's suppression threshold is masked, in tables and in figures.
+
+Sections (WWC Procedures and Standards Handbook v4.1/v5.0 for the rules named):
+1. data checks (counts); 2. sample flow and attrition, rated against the WWC boundaries when
+the user supplies the boundary table; 3. baseline equivalence (|g| <= 0.05 satisfied,
+<= 0.25 with adjustment); 4. the main effect with the estimator the design calls for, Hedges'
+g, the cluster-adjusted g (Hedges 2007), the improvement index and benchmarks; 5. a Bayesian
+multilevel estimate with P(effect > 0) and P(effect > threshold); 6. subgroups with
+Benjamini-Hochberg adjustment; 7. limitations in plain words.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from plmresearch import causal, effects  # noqa: E402
+from plmresearch.data.privacy import suppress_small_cells  # noqa: E402
+from plmresearch.pilot.prepare import PilotData  # noqa: E402
+from plmresearch.results import Estimate  # noqa: E402
+
+
+
+@dataclass
+class PilotAnalysis:
+    """Aggregates only: safe to show, write and print."""
+
+    design: str
+    threshold: int
+    checks: pd.DataFrame
+    flow: pd.DataFrame
+    attrition: dict[str, Any]
+    baseline: pd.DataFrame
+    main: pd.DataFrame
+    main_estimate: Estimate = field(repr=False)
+    effect_size: pd.DataFrame = field(repr=False)
+    interpretation: str = ""
+    bayes: pd.DataFrame | None = None
+    bayes_notes: tuple[str, ...] = ()
+    subgroups: pd.DataFrame | None = None
+    limitations: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The aggregate tables written as CSV files."""
+        out = {"data_checks": self.checks, "sample_flow": self.flow, "baseline_equivalence": self.baseline,
+               "main_effect": self.main, "effect_size": self.effect_size}
+        if self.bayes is not None:
+            out["bayesian_estimate"] = self.bayes
+        if self.subgroups is not None:
+            out["subgroups"] = self.subgroups
+        return out
+
+
+# --------------------------------------------------------------------------- sections
+
+def _flow(pilot: PilotData, thr: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    ch = pilot.checks
+    flow = pd.DataFrame({
+        "arm": ["treatment", "comparison", "total"],
+        "assigned": [ch.n_randomized_treated, ch.n_randomized_control, ch.n_randomized],
+        "analyzed": [ch.n_analyzed_treated, ch.n_analyzed_control, ch.n_analyzed],
+    })
+    flow["left_study"] = flow["assigned"] - flow["analyzed"]
+    flow["attrition_pct"] = 100 * flow["left_study"] / flow["assigned"]
+    rates = ch.attrition_rates()
+    info: dict[str, Any] = {"overall_pct": 100 * rates["overall"], "differential_pct": 100 * rates["differential"],
+                            "rating": None, "boundary": pilot.config.attrition_boundary}
+    table_path = pilot.config.attrition_boundary_table
+    if table_path is not None:
+        res = effects.attrition_check(ch.n_randomized_treated, ch.n_randomized_control, ch.n_analyzed_treated,
+                                      ch.n_analyzed_control, boundary=str(table_path),
+                                      assumption=pilot.config.attrition_boundary)
+        info["rating"] = res.rating
+        info["text"] = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} "
+                        f"percentage points: {res.rating} attrition under the {info['boundary']} boundary "
+                        "(WWC boundary table supplied by the user).")
+    else:
+        info["text"] = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} "
+                        "percentage points. Not rated: plmresearch ships no WWC attrition boundary table (no copy "
+                        "of the handbook's table could be verified); supply one in the config "
+                        "(attrition.boundary_table) to rate it against the cautious or optimistic boundary.")
+    masked = suppress_small_cells(flow, ["assigned", "analyzed", "left_study"], thr,
+                                  statistic_columns=["attrition_pct"], label_columns=[])
+    return masked, info
+
+
+def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
+    covs = list(cfg.pretests) + [s for s in cfg.subgroups if set(pd.unique(df[s].dropna())) <= {0, 1}]
+    if not covs:
+        return pd.DataFrame(columns=["covariate", "effect_size", "status"])
+    tab = effects.baseline_equivalence(df, cfg.treatment, covs)
+    # a share of a 0/1 covariate reveals a count: mask arms where fewer than `thr` students have it
+    for i, row in tab.iterrows():
+        if row["effect_size_type"] == "Cox index":
+            ones_t = row["mean_treated"] * row["n_treated"]
+            ones_c = row["mean_control"] * row["n_control"]
+            if min(ones_t, ones_c, row["n_treated"] - ones_t, row["n_control"] - ones_c) < thr:
+                tab.loc[i, ["mean_treated", "mean_control", "effect_size"]] = np.nan
+                tab.loc[i, "status"] = f"suppressed (a cell under {thr} students)"
+    return suppress_small_cells(tab, ["n_treated", "n_control"], thr,
+                                statistic_columns=["mean_treated", "mean_control", "sd_treated", "sd_control",
+                                                   "effect_size"])
+
+
+def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Estimate]]]:
+    """The estimator the design calls for, plus sensitivity estimates."""
+    y, t, pre = cfg.primary_outcome, cfg.treatment, list(cfg.pretests)
+    unit_col = {"school": cfg.school, "class": cfg.class_column}.get(cfg.assigned_unit)
+    extra: list[tuple[str, Estimate]] = []
+    if cfg.design == "individual_rct":
+        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre) if pre
+                else causal.difference_in_means(df, outcome=y, treatment=t))
+        extra.append(("difference in means (no covariates)", causal.difference_in_means(df, outcome=y, treatment=t)))
+    elif cfg.design == "cluster_rct":
+        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, cluster=unit_col) if pre
+                else causal.difference_in_means(df, outcome=y, treatment=t, cluster=unit_col))
+        extra.append(("cluster means (one value per cluster)", causal.cluster_means(df, outcome=y, treatment=t, cluster=unit_col)))
+    elif cfg.design == "multisite":
+        cluster = unit_col if cfg.assigned_unit == "class" else None
+        main = causal.block_fixed_effects(df, outcome=y, treatment=t, block=cfg.school, covariates=pre, cluster=cluster)
+        extra.append(("blocked difference in means (no covariates)",
+                      causal.blocked_difference_in_means(df, outcome=y, treatment=t, block=cfg.school, cluster=cluster)))
+    else:  # comparison_schools: program schools chosen, not randomized
+        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, cluster=cfg.school) if pre
+                else causal.difference_in_means(df, outcome=y, treatment=t, cluster=cfg.school))
+        if pre:
+            extra.append(("doubly robust AIPW (student-level SE: ignores school clustering)",
+                          causal.aipw(df, outcome=y, treatment=t, covariates=pre)))
+            extra.append(("propensity-score matching (student-level SE: ignores school clustering)",
+                          causal.match(df, outcome=y, treatment=t, covariates=pre, random_seed=cfg.random_seed)))
+    return main, extra
+
+
+def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, str]:
+    rows = [{"quantity": "Hedges' g (WWC: adjusted difference / unadjusted pooled SD)", "estimate": main.effect_size,
+             "ci_low": main.effect_size_ci_low, "ci_high": main.effect_size_ci_high}]
+    g = main.effect_size
+    if cfg.design in ("cluster_rct", "comparison_schools"):
+        unit_col = cfg.school if cfg.design == "comparison_schools" else (
+            {"school": cfg.school, "class": cfg.class_column}[cfg.assigned_unit])
+        size = df.groupby(unit_col).size().mean()
+        adj = effects.wwc_cluster_adjusted_g(g, main.n_treated, main.n_control, cluster_size=size)
+        rows.append({"quantity": "Hedges' g, WWC cluster adjustment (Hedges 2007; WWC default ICC 0.20)",
+                     "estimate": adj.estimate, "ci_low": adj.ci_low, "ci_high": adj.ci_high})
+        g = adj.estimate
+    rows.append({"quantity": "WWC improvement index (percentile points)", "estimate": effects.improvement_index(g),
+                 "ci_low": np.nan, "ci_high": np.nan})
+    return pd.DataFrame(rows), str(effects.interpret(g))
+
+
+def _bayes(df: pd.DataFrame, cfg, fast: bool) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+    from plmresearch import models
+
+    y, t = cfg.primary_outcome, cfg.treatment
+    d = df[[y, t, cfg.school, *cfg.pretests]].dropna().copy()
+    sd = float(np.sqrt(((d.loc[d[t] == 1, y].var() * ((d[t] == 1).sum() - 1)) +
+                        (d.loc[d[t] == 0, y].var() * ((d[t] == 0).sum() - 1))) / (len(d) - 2)))
+    d["_school"] = d[cfg.school].astype(str)
+    pre = [f"{p}_c" for p in cfg.pretests]
+    for p in cfg.pretests:
+        d[f"{p}_c"] = d[p] - d[p].mean()
+    formula = f"{y} ~ {t}" + "".join(f" + {p}" for p in pre) + " + (1 | _school)"
+    draws = 400 if fast else 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=2 if fast else 4,
+                               random_seed=cfg.random_seed, posterior_predictive=False, warn=False)
+    post = fit.estimate(t)
+    es_draws = np.asarray(post.draws) / sd
+    thr = cfg.effect_threshold
+    lo, hi = np.quantile(es_draws, [(1 - cfg.ci_level) / 2, 1 - (1 - cfg.ci_level) / 2])
+    table = pd.DataFrame([
+        {"quantity": "effect (outcome points), posterior mean", "value": post.estimate},
+        {"quantity": f"{int(cfg.ci_level * 100)}% credible interval, low", "value": post.ci_low},
+        {"quantity": f"{int(cfg.ci_level * 100)}% credible interval, high", "value": post.ci_high},
+        {"quantity": "effect in SD units (pooled within-arm SD), posterior mean", "value": float(es_draws.mean())},
+        {"quantity": "effect in SD units, credible interval low", "value": float(lo)},
+        {"quantity": "effect in SD units, credible interval high", "value": float(hi)},
+        {"quantity": "P(effect > 0)", "value": float(np.mean(es_draws > 0))},
+        {"quantity": f"P(effect > {thr:g} SD) (the district's threshold)", "value": float(np.mean(es_draws > thr))},
+    ])
+    notes = (f"Model: {formula.replace('_school', cfg.school)}; weakly informative priors; PyMC "
+             f"({'fast setting, ' if fast else ''}{2 if fast else 4} chains x {draws} draws).",) + tuple(post.notes)
+    return table, notes, es_draws
+
+
+def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
+    y, t = cfg.primary_outcome, cfg.treatment
+    rows = []
+    for var in cfg.subgroups:
+        for level in sorted(pd.unique(df[var].dropna()), key=str):
+            sub = df[df[var] == level]
+            n1, n0 = int((sub[t] == 1).sum()), int((sub[t] == 0).sum())
+            row = {"subgroup": var, "level": str(level), "n_treated": n1, "n_control": n0,
+                   "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                   "effect_size": np.nan, "p_value": np.nan}
+            if min(n1, n0) >= max(thr, 2):
+                try:
+                    e = causal.difference_in_means(sub, outcome=y, treatment=t)
+                    row.update(estimate=e.estimate, std_error=e.std_error, ci_low=e.ci_low, ci_high=e.ci_high,
+                               effect_size=e.effect_size, p_value=e.p_value)
+                except Exception:  # noqa: BLE001 - a subgroup that cannot be estimated stays empty
+                    pass
+            rows.append(row)
+    tab = pd.DataFrame(rows)
+    if tab.empty:
+        return tab
+    ok = tab["p_value"].notna()
+    tab["p_adjusted_bh"] = np.nan
+    if ok.any():
+        bh = effects.benjamini_hochberg(tab.loc[ok, "p_value"].to_numpy())
+        tab.loc[ok, "p_adjusted_bh"] = bh["p_adjusted"].to_numpy()
+    tab["n_total"] = tab["n_treated"] + tab["n_control"]
+    return suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, groups="subgroup",
+                                statistic_columns=["estimate", "std_error", "ci_low", "ci_high", "effect_size",
+                                                   "p_value", "p_adjusted_bh"])
+
+
+def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.DataFrame | None,
+                 bayes_notes: tuple[str, ...], baseline: pd.DataFrame) -> list[str]:
+    cfg, ch = pilot.config, pilot.checks
+    out = []
+    if cfg.design == "comparison_schools":
+        out.append("Program schools were chosen, not randomly assigned: the comparison adjusts only for what was "
+                   "measured (the pretest); schools can differ in ways no column captures, so the estimate may be "
+                   "biased in either direction.")
+    if ch.n_schools < 10:
+        out.append(f"Only {ch.n_schools} schools took part. With so few, estimates of anything that varies between "
+                   "schools are imprecise, and a single unusual school can move the result.")
+    if info["overall_pct"] >= 10 or info["differential_pct"] >= 5:
+        out.append(f"{info['overall_pct']:.0f}% of students have no outcome (left the study or missed the test), "
+                   f"{info['differential_pct']:.1f} points more in one arm than the other; if those who left differ "
+                   "from those who stayed, the estimate is biased.")
+    if info["rating"] is None:
+        out.append("Attrition was not rated against the WWC boundaries (no boundary table supplied).")
+    if not baseline.empty and baseline["status"].astype(str).str.startswith("not satisfied").any():
+        out.append("Some baseline differences exceed 0.25 SD: by WWC rules, the groups are not equivalent on "
+                   "those characteristics, and adjustment cannot fully fix that.")
+    if main.p_value is not None and main.p_value >= 0.05:
+        out.append("The confidence interval includes zero: the data are consistent with no effect.")
+    if subgroups is not None and not subgroups.empty and subgroups["estimate"].astype(str).str.contains("suppress|<").any():
+        out.append("Some subgroups are too small to report and are masked; subgroup estimates are much less precise "
+                   "than the overall one, and differences between subgroups are not tested.")
+    if any("r_hat" in n or "effective sample" in n.lower() for n in bayes_notes):
+        out.append("The Bayesian sampler reported convergence problems (see section 5); treat its numbers as rough.")
+    return out
+
+
+# --------------------------------------------------------------------------- figures
+
+def _fig_flow(flow_masked: pd.DataFrame, thr: int):
+    fig, ax = plt.subplots(figsize=(6, 2.6), layout="constrained")
+    arms = flow_masked[flow_masked["arm"] != "total"]
+    for i, r in enumerate(arms.itertuples()):
+        try:
+            analyzed, left = float(r.analyzed), float(r.left_study)
+        except (TypeError, ValueError):
+            ax.text(0, i, f"counts under {thr} masked", va="center")
+            continue
+        ax.barh(i, analyzed, color="tab:blue", label="analyzed" if i == 0 else None)
+        ax.barh(i, left, left=analyzed, color="tab:orange", label="left the study / no outcome" if i == 0 else None)
+    ax.set_yticks(range(len(arms)), arms["arm"])
+    ax.set_xlabel("students")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("Sample flow")
+    return fig
+
+
+def _fig_baseline(baseline: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(6, 0.45 * max(len(baseline), 1) + 1.4), layout="constrained")
+    b = baseline[pd.to_numeric(baseline["effect_size"], errors="coerce").notna()] if not baseline.empty else baseline
+    ax.axvspan(-0.05, 0.05, color="tab:green", alpha=0.15, label="|g| ≤ 0.05 satisfied")
+    ax.axvspan(0.05, 0.25, color="tab:orange", alpha=0.12, label="≤ 0.25 with adjustment")
+    ax.axvspan(-0.25, -0.05, color="tab:orange", alpha=0.12)
+    if len(b):
+        ax.scatter(b["effect_size"].astype(float), range(len(b)), zorder=3)
+        ax.set_yticks(range(len(b)), b["covariate"])
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_xlim(-0.6, 0.6)
+    ax.set_xlabel("baseline difference (Hedges' g or Cox index)")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("Baseline equivalence (WWC)")
+    return fig
+
+
+def _fig_effects(main_table: pd.DataFrame):
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(main_table) + 1.4), layout="constrained")
+    for i, r in enumerate(main_table.itertuples()):
+        ax.errorbar(r.estimate, i, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o", capsize=4,
+                    color="tab:blue" if i == 0 else "0.45")
+    ax.axvline(0, color="0.4", lw=0.8)
+    labels = [str(s).split(":")[0] + ": " + str(s).split(":", 1)[1].strip()[:38] for s in main_table["estimator"]]
+    ax.set_yticks(range(len(main_table)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("effect on the outcome (points), 95% CI")
+    ax.set_title("Main effect (top) and sensitivity checks")
+    return fig
+
+
+def _fig_posterior(es_draws: np.ndarray, threshold: float):
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    ax.hist(es_draws, bins=50, density=True, color="tab:blue", alpha=0.6)
+    ax.axvline(0, color="0.3", lw=1, label="no effect")
+    ax.axvline(threshold, color="tab:red", lw=1.5, ls="--", label=f"district threshold {threshold:g} SD")
+    ax.set_xlabel("effect (SD units)")
+    ax.set_ylabel("posterior density")
+    ax.legend(fontsize=8)
+    ax.set_title(f"P(effect > 0) = {np.mean(es_draws > 0):.2f};  P(effect > {threshold:g} SD) = "
+                 f"{np.mean(es_draws > threshold):.2f}")
+    return fig
+
+
+def _fig_subgroups(sub: pd.DataFrame):
+    """Forest plot of the subgroups that are reported; masked subgroups are not drawn at all."""
+    shown = sub[pd.to_numeric(sub["estimate"], errors="coerce").notna()].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4), layout="constrained")
+    for i, r in shown.iterrows():
+        est, lo, hi = float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])
+        ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color="tab:blue")
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_yticks(range(len(shown)), [f"{r.subgroup} = {r.level}" for r in shown.itertuples()], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("effect on the outcome (points), 95% CI (unadjusted)")
+    ax.set_title("Results by subgroup (subgroups under the suppression threshold are not shown)")
+    return fig
+
+
+# --------------------------------------------------------------------------- entry point
+
+def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -> PilotAnalysis:
+    """Run the seven sections on a prepared pilot; returns aggregates only."""
+    cfg = pilot.config
+    thr = cfg.suppression_threshold
+    df = pilot.analytic
+    checks = pilot.checks.to_frame(thr)
+    flow, info = _flow(pilot, thr)
+    baseline = _baseline(df, cfg, thr)
+    main, extra = _main_estimate(df, cfg)
+    rows = [("design-based estimate: " + main.method, main)] + [(f"sensitivity: {k}", e) for k, e in extra]
+    main_table = pd.DataFrame([{"estimator": k, "estimate": e.estimate, "std_error": e.std_error, "ci_low": e.ci_low,
+                                "ci_high": e.ci_high, "df": e.df, "p_value": e.p_value, "n_clusters": e.n_clusters,
+                                "effect_size": e.effect_size} for k, e in rows])
+    es_table, interpretation = _effect_size(main, df, cfg)
+    bayes_table, bayes_notes, es_draws = (None, (), None)
+    if bayesian:
+        bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
+    subgroups = _subgroups(df, cfg, thr) if cfg.subgroups else None
+    figures = {"sample_flow": _fig_flow(flow, thr), "baseline": _fig_baseline(baseline),
+               "main_effect": _fig_effects(main_table)}
+    if es_draws is not None:
+        figures["posterior"] = _fig_posterior(es_draws, cfg.effect_threshold)
+    if subgroups is not None and not subgroups.empty:
+        figures["subgroups"] = _fig_subgroups(subgroups)
+    return PilotAnalysis(
+        design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
+        main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,
+        bayes=bayes_table, bayes_notes=bayes_notes, subgroups=subgroups,
+        limitations=_limitations(pilot, info, main, subgroups, bayes_notes, baseline), figures=figures,
+    )
