@@ -28,6 +28,7 @@ import pandas as pd  # noqa: E402
 
 from plmresearch import causal, effects  # noqa: E402
 from plmresearch.data.privacy import suppress_small_cells  # noqa: E402
+from plmresearch.errors import PlmError  # noqa: E402
 from plmresearch.pilot.prepare import PilotData  # noqa: E402
 from plmresearch.results import Estimate  # noqa: E402
 
@@ -101,7 +102,18 @@ def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
     covs = list(cfg.pretests) + [s for s in cfg.subgroups if set(pd.unique(df[s].dropna())) <= {0, 1}]
     if not covs:
         return pd.DataFrame(columns=["covariate", "effect_size", "status"])
-    tab = effects.baseline_equivalence(df, cfg.treatment, covs)
+    parts = []
+    for cov in covs:  # one at a time: a covariate that cannot be compared must not sink the others
+        try:
+            parts.append(effects.baseline_equivalence(df, cfg.treatment, [cov]))
+        except PlmError as err:
+            parts.append(pd.DataFrame([{"covariate": cov, "n_treated": int((df[cfg.treatment] == 1).sum()),
+                                        "n_control": int((df[cfg.treatment] == 0).sum()), "effect_size_type": "",
+                                        "status": f"not computable: {err}"}]))
+    tab = pd.concat(parts, ignore_index=True)
+    for col in ("mean_treated", "mean_control", "sd_treated", "sd_control", "effect_size"):
+        if col not in tab:
+            tab[col] = np.nan
     # a share of a 0/1 covariate reveals a count: mask arms where fewer than `thr` students have it
     for i, row in tab.iterrows():
         if row["effect_size_type"] == "Cox index":

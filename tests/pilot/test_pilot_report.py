@@ -1,0 +1,191 @@
+"""The district pilot report end to end: demo, coverage, privacy, bad input, rendering."""
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from plmresearch.cli import main
+from plmresearch.pilot import load_config, load_pilot_data, simulate_district, write_demo
+from plmresearch.pilot.analysis import _main_estimate, analyse_pilot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo") / "district"
+    assert main(["pilot", "demo", str(folder), "--fast", "--seed", "2024"]) == 0
+    return folder
+
+
+def test_demo_report_is_written_and_covers_the_true_effect(demo_report, capsys):
+    out = demo_report / "pilot_report"
+    names = {p.name for p in out.iterdir()}
+    assert {"report.html", "data_checks.csv", "sample_flow.csv", "baseline_equivalence.csv", "main_effect.csv",
+            "effect_size.csv", "bayesian_estimate.csv", "subgroups.csv"} <= names
+    main_effect = pd.read_csv(out / "main_effect.csv").iloc[0]
+    cfg = yaml.safe_load((demo_report / "pilot.yaml").read_text())
+    true_effect = float(re.search(r"= ([0-9.]+) points", (demo_report / "pilot.yaml").read_text()).group(1))
+    assert cfg["design"]["type"] == "cluster_rct"
+    assert main_effect["ci_low"] <= true_effect <= main_effect["ci_high"]
+    assert "CR2" in main_effect["estimator"] and main_effect["n_clusters"] == 6
+    html = (out / "report.html").read_text()
+    for section in ("1. Data checks", "2. Sample flow and attrition", "3. Baseline equivalence", "4. The main effect",
+                    "5. Bayesian multilevel estimate", "6. Results by subgroup", "7. Limitations"):
+        assert section in html
+    assert html.count("data:image/png;base64,") >= 5          # figures embedded
+    assert not re.search(r"(src|href)=['\"]https?://", html)    # no external requests
+    bayes = pd.read_csv(out / "bayesian_estimate.csv").set_index("quantity")["value"]
+    assert 0 <= bayes["P(effect > 0)"] <= 1
+
+
+def test_frequentist_ci_covers_the_truth_at_a_nominal_rate():
+    """Coverage of the report's design-based estimator over 100 simulated cluster trials.
+
+    Binomial band: with true coverage 0.95 and 100 trials the SD is 0.022; [0.88, 0.995] is
+    about -3 to +2 SD. benchmarks/pilot_coverage.py runs 1000 trials per design.
+    """
+    hits = 0
+    for seed in range(100):
+        district = simulate_district(n_schools=10, classes_per_school=2, students_per_class=15,
+                                     design="cluster_rct", true_effect=0.2, random_seed=seed)
+        df = district.data.dropna(subset=["posttest"])
+        cfg = load_config_for(district)
+        est, _ = _main_estimate(df, cfg)
+        hits += est.ci_low <= district.true_effect <= est.ci_high
+    assert 0.88 <= hits / 100 <= 0.995
+
+
+def load_config_for(district):
+    from plmresearch.pilot.config import PilotConfig
+
+    return PilotConfig.from_mapping({
+        "data": {"file": "unused.csv"},
+        "columns": {"student_id": "student_id", "school": "school", "class": "class", "treatment": "treatment",
+                    "outcomes": ["posttest"], "pretests": ["pretest"], "subgroups": []},
+        "design": {"type": district.design, "assigned_unit": "school"},
+    })
+
+
+def test_privacy_planted_identifiers_never_reach_outputs_and_small_subgroup_masked(tmp_path):
+    data_path, config_path, district = write_demo(tmp_path / "d", random_seed=5, n_schools=8)
+    df = pd.read_csv(data_path)
+    df["email"] = [f"kid{i}.planted@school.example.org" for i in range(len(df))]
+    df["student_id"] = [f"S-{900000 + i}" for i in range(len(df))]
+    # a subgroup of exactly 7 students
+    df["foster_care"] = 0
+    df.loc[df.index[:7], "foster_care"] = 1
+    df.to_csv(data_path, index=False)
+    cfg = yaml.safe_load(config_path.read_text())
+    cfg["privacy"]["drop_columns"] = ["student_name", "email"]
+    cfg["columns"]["subgroups"] = ["foster_care", "frl"]
+    config_path.write_text(yaml.safe_dump(cfg))
+    before = sha(data_path)
+    assert main(["pilot", "report", str(config_path), "--fast"]) == 0
+    out = tmp_path / "d" / "pilot_report"
+    text = "\n".join(p.read_text(errors="ignore") for p in out.iterdir())
+    planted = list(df["student_name"].head(200)) + list(df["email"].head(200)) + list(df["student_id"].head(200))
+    leaked = [v for v in planted if str(v) in text]
+    assert leaked == []
+    assert sha(data_path) == before
+    sub = pd.read_csv(out / "subgroups.csv", dtype=str)
+    row = sub[(sub.subgroup == "foster_care") & (sub.level == "1")].iloc[0]
+    assert row["n_treated"] == "<10" or row["n_control"] == "<10" or row["n_total"] == "<10"
+    assert row["n_total"] in ("<10", "suppressed") and row["estimate"] in ("suppressed", "<10")
+    assert "7" not in {row["n_treated"], row["n_control"], row["n_total"]}
+    # the figure draws only reported subgroups: re-run the analysis and read the figure's labels
+    analysis = analyse_pilot(load_pilot_data(load_config(config_path)), bayesian=False)
+    labels = [t.get_text() for t in analysis.figures["subgroups"].axes[0].get_yticklabels()]
+    assert not any(lbl.startswith("foster_care") for lbl in labels)
+    assert any(lbl.startswith("frl") for lbl in labels)
+
+
+def _variants(df: pd.DataFrame):
+    yield "missing column", lambda p: df.drop(columns=["pretest"]).to_csv(p, index=False), "pretest"
+    t = df.copy()
+    t["treatment"] = np.where(np.arange(len(t)) % 2, "Y", "N")
+    t.loc[t.index[:3], "treatment"] = ""
+    yield "treatment Y/N/blank", lambda p: t.to_csv(p, index=False), "treatment"
+    d = df.copy()
+    d.loc[d.index[1], "student_id"] = d.loc[d.index[0], "student_id"]
+    yield "duplicate IDs", lambda p: d.to_csv(p, index=False), "ID"
+    x = df.copy()
+    x["posttest"] = x["posttest"].astype(object)
+    x.loc[x.index[4], "posttest"] = "absent"
+    yield "text outcome", lambda p: x.to_csv(p, index=False), "absent"
+    yield "empty file", lambda p: p.write_text(""), "empty"
+
+
+@pytest.mark.parametrize("case", ["missing column", "treatment Y/N/blank", "duplicate IDs", "text outcome", "empty file"])
+def test_bad_input_gives_one_message_writes_nothing_and_keeps_the_file(tmp_path, capsys, case):
+    data_path, config_path, _ = write_demo(tmp_path / "d", random_seed=1, n_schools=4)
+    df = pd.read_csv(data_path)
+    name, write, word = next(v for v in _variants(df) if v[0] == case)
+    write(data_path)
+    before = sha(data_path)
+    assert main(["pilot", "report", str(config_path), "--fast"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("plm: error:") and "Traceback" not in err and word.lower() in err.lower()
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "d" / "pilot_report").exists()
+    assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".pilot_report")]
+    assert sha(data_path) == before
+
+
+def test_wrong_file_type_and_only_treated_school(tmp_path, capsys):
+    data_path, config_path, _ = write_demo(tmp_path / "d", random_seed=2, n_schools=4, design="multisite")
+    # a school with only treated students, in a design that compares within schools
+    df = pd.read_csv(data_path)
+    df.loc[df.school == df.school.iloc[0], "treatment"] = 1
+    df.to_csv(data_path, index=False)
+    assert main(["pilot", "report", str(config_path), "--fast"]) == 2
+    assert "only" in capsys.readouterr().err.lower()
+    # wrong file type: a Word document named in the config
+    doc = tmp_path / "d" / "students.docx"
+    doc.write_bytes(b"PK\x03\x04 not really a document")
+    cfg = yaml.safe_load(config_path.read_text())
+    cfg["data"]["file"] = "students.docx"
+    config_path.write_text(yaml.safe_dump(cfg))
+    assert main(["pilot", "report", str(config_path), "--fast"]) == 2
+    assert ".docx" in capsys.readouterr().err
+    assert not (tmp_path / "d" / "pilot_report").exists()
+
+
+def test_existing_output_folder_is_never_overwritten(demo_report, capsys):
+    assert main(["pilot", "report", str(demo_report / "pilot.yaml"), "--fast"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_init_writes_template_once(tmp_path, capsys):
+    path = tmp_path / "pilot.yaml"
+    assert main(["pilot", "init", str(path)]) == 0
+    assert "suppression_threshold" in path.read_text()
+    assert main(["pilot", "init", str(path)]) == 2
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_renders_in_headless_chromium(demo_report, tmp_path):
+    png = tmp_path / "report.png"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "screenshot_report.py"),
+                    str(demo_report / "pilot_report" / "report.html"), str(png), "--height", "2400"],
+                   check=True, timeout=180)
+    from matplotlib.image import imread
+
+    img = imread(png)
+    assert img.shape[0] >= 2000 and img.shape[1] >= 1000
+    colours = np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3)[::50], axis=0)
+    assert len(colours) > 50  # text, tables and coloured figures, not a blank page
+    blue = np.all(np.abs(img[..., :3] - np.array([0.12, 0.47, 0.71])) < 0.06, axis=-1)
+    assert blue.sum() > 2000  # matplotlib's blue bars/points of the embedded figures
