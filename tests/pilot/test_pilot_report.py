@@ -189,3 +189,20 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
     assert len(colours) > 50  # text, tables and coloured figures, not a blank page
     blue = np.all(np.abs(img[..., :3] - np.array([0.12, 0.47, 0.71])) < 0.06, axis=-1)
     assert blue.sum() > 2000  # matplotlib's blue bars/points of the embedded figures
+
+
+def test_report_notebook_runs_under_papermill_with_a_config(tmp_path):
+    """The same analysis as a papermill-parameterized notebook (notebooks/pilot_report.ipynb)."""
+    import papermill as pm
+
+    params = pm.inspect_notebook(str(ROOT / "notebooks" / "pilot_report.ipynb"))
+    assert {"config_path", "fast", "random_seed"} <= set(params)
+    _, config_path, _ = write_demo(tmp_path / "d", random_seed=3, n_schools=4)
+    out = tmp_path / "executed.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "pilot_report.ipynb"), str(out),
+                        parameters={"config_path": str(config_path), "fast": True}, progress_bar=False,
+                        kernel_name="python3")
+    text = out.read_text()
+    assert "7. Limitations" in text and "Traceback" not in text
+    names = pd.read_csv(tmp_path / "d" / "district_pilot.csv")["student_name"].head(100)
+    assert not any(n in text for n in names)
