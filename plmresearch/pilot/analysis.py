@@ -19,19 +19,15 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from plmresearch import causal, effects  # noqa: E402
-from plmresearch.data.privacy import suppress_small_cells  # noqa: E402
-from plmresearch.errors import PlmError  # noqa: E402
-from plmresearch.pilot.prepare import PilotData  # noqa: E402
-from plmresearch.results import Estimate  # noqa: E402
-
+from plmresearch import causal, effects
+from plmresearch.data.privacy import suppress_small_cells
+from plmresearch.errors import PlmError
+from plmresearch.pilot.prepare import PilotData
+from plmresearch.results import Estimate
 
 
 @dataclass
@@ -93,9 +89,12 @@ def _flow(pilot: PilotData, thr: int) -> tuple[pd.DataFrame, dict[str, Any]]:
                         "percentage points. Not rated: plmresearch ships no WWC attrition boundary table (no copy "
                         "of the handbook's table could be verified); supply one in the config "
                         "(attrition.boundary_table) to rate it against the cautious or optimistic boundary.")
-    masked = suppress_small_cells(flow, ["assigned", "analyzed", "left_study"], thr,
-                                  statistic_columns=["attrition_pct"], label_columns=[])
-    return masked, info
+    # complementary suppression over both relations: assigned = analyzed + left (rows) and
+    # treatment + comparison = total (columns), so no masked count can be recovered by subtraction
+    flow["_relation"] = "arms"
+    masked = suppress_small_cells(flow, ["assigned", "analyzed", "left_study"], thr, total_column="assigned",
+                                  groups="_relation", statistic_columns=["attrition_pct"], label_columns=[])
+    return masked.drop(columns="_relation"), info
 
 
 def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
@@ -160,7 +159,9 @@ def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, s
     rows = [{"quantity": "Hedges' g (WWC: adjusted difference / unadjusted pooled SD)", "estimate": main.effect_size,
              "ci_low": main.effect_size_ci_low, "ci_high": main.effect_size_ci_high}]
     g = main.effect_size
-    if cfg.design in ("cluster_rct", "comparison_schools"):
+    clustered = cfg.design in ("cluster_rct", "comparison_schools") or (
+        cfg.design == "multisite" and cfg.assigned_unit == "class")  # classes assigned within schools
+    if clustered:
         unit_col = cfg.school if cfg.design == "comparison_schools" else (
             {"school": cfg.school, "class": cfg.class_column}[cfg.assigned_unit])
         size = df.groupby(unit_col).size().mean()
@@ -236,7 +237,10 @@ def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
         bh = effects.benjamini_hochberg(tab.loc[ok, "p_value"].to_numpy())
         tab.loc[ok, "p_adjusted_bh"] = bh["p_adjusted"].to_numpy()
     tab["n_total"] = tab["n_treated"] + tab["n_control"]
-    return suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, groups="subgroup",
+    # n_total = n_treated + n_control (row relation) and the levels of a variable partition the sample
+    # (group relation): complementary suppression on both, so a masked count cannot be recovered
+    return suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, total_column="n_total",
+                                groups="subgroup",
                                 statistic_columns=["estimate", "std_error", "ci_low", "ci_high", "effect_size",
                                                    "p_value", "p_adjusted_bh"])
 
@@ -273,8 +277,14 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
 
 # --------------------------------------------------------------------------- figures
 
+def _figure(figsize: tuple[float, float]):
+    """A standalone Figure (no pyplot state, no backend switch): nothing to close, shown once in notebooks."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots()
+
+
 def _fig_flow(flow_masked: pd.DataFrame, thr: int):
-    fig, ax = plt.subplots(figsize=(6, 2.6), layout="constrained")
+    fig, ax = _figure(figsize=(6, 2.6))
     arms = flow_masked[flow_masked["arm"] != "total"]
     for i, r in enumerate(arms.itertuples()):
         try:
@@ -292,7 +302,7 @@ def _fig_flow(flow_masked: pd.DataFrame, thr: int):
 
 
 def _fig_baseline(baseline: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(6, 0.45 * max(len(baseline), 1) + 1.4), layout="constrained")
+    fig, ax = _figure(figsize=(6, 0.45 * max(len(baseline), 1) + 1.4))
     b = baseline[pd.to_numeric(baseline["effect_size"], errors="coerce").notna()] if not baseline.empty else baseline
     ax.axvspan(-0.05, 0.05, color="tab:green", alpha=0.15, label="|g| ≤ 0.05 satisfied")
     ax.axvspan(0.05, 0.25, color="tab:orange", alpha=0.12, label="≤ 0.25 with adjustment")
@@ -309,7 +319,7 @@ def _fig_baseline(baseline: pd.DataFrame):
 
 
 def _fig_effects(main_table: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(main_table) + 1.4), layout="constrained")
+    fig, ax = _figure(figsize=(8, 0.5 * len(main_table) + 1.4))
     for i, r in enumerate(main_table.itertuples()):
         ax.errorbar(r.estimate, i, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o", capsize=4,
                     color="tab:blue" if i == 0 else "0.45")
@@ -323,7 +333,7 @@ def _fig_effects(main_table: pd.DataFrame):
 
 
 def _fig_posterior(es_draws: np.ndarray, threshold: float):
-    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    fig, ax = _figure(figsize=(6, 3))
     ax.hist(es_draws, bins=50, density=True, color="tab:blue", alpha=0.6)
     ax.axvline(0, color="0.3", lw=1, label="no effect")
     ax.axvline(threshold, color="tab:red", lw=1.5, ls="--", label=f"district threshold {threshold:g} SD")
@@ -338,7 +348,7 @@ def _fig_posterior(es_draws: np.ndarray, threshold: float):
 def _fig_subgroups(sub: pd.DataFrame):
     """Forest plot of the subgroups that are reported; masked subgroups are not drawn at all."""
     shown = sub[pd.to_numeric(sub["estimate"], errors="coerce").notna()].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4), layout="constrained")
+    fig, ax = _figure(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4))
     for i, r in shown.iterrows():
         est, lo, hi = float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])
         ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color="tab:blue")
@@ -346,7 +356,7 @@ def _fig_subgroups(sub: pd.DataFrame):
     ax.set_yticks(range(len(shown)), [f"{r.subgroup} = {r.level}" for r in shown.itertuples()], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("effect on the outcome (points), 95% CI (unadjusted)")
-    ax.set_title("Results by subgroup (subgroups under the suppression threshold are not shown)")
+    ax.set_title("Results by subgroup (small groups not shown)", fontsize=10)
     return fig
 
 

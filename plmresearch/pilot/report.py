@@ -11,8 +11,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from plmresearch.errors import SpecError
 from plmresearch.pilot.analysis import PilotAnalysis, analyse_pilot
 from plmresearch.pilot.config import PilotConfig
@@ -42,7 +40,4 @@ def write_report(config: PilotConfig, output: str | Path | None = None, fast: bo
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        for fig in analysis.figures.values():
-            plt.close(fig)
     return target, analysis

@@ -28,6 +28,8 @@ def _fig(fig) -> str:
 
 def _table(df: pd.DataFrame) -> str:
     def fmt(v):
+        if v is None:
+            return ""
         if isinstance(v, float):
             return "" if pd.isna(v) else f"{v:.4g}"
         return html.escape(str(v))

@@ -110,6 +110,11 @@ def test_privacy_planted_identifiers_never_reach_outputs_and_small_subgroup_mask
     labels = [t.get_text() for t in analysis.figures["subgroups"].axes[0].get_yticklabels()]
     assert not any(lbl.startswith("foster_care") for lbl in labels)
     assert any(lbl.startswith("frl") for lbl in labels)
+    # nor in the baseline-equivalence table and dot plot (a share of 7 students would reveal the count)
+    base = pd.read_csv(out / "baseline_equivalence.csv", dtype=str).set_index("covariate")
+    assert base.loc["foster_care", "effect_size"] in ("suppressed", "<10") or pd.isna(base.loc["foster_care", "effect_size"])
+    base_labels = [t.get_text() for t in analysis.figures["baseline"].axes[0].get_yticklabels()]
+    assert "foster_care" not in base_labels and "pretest" in base_labels
 
 
 def _variants(df: pd.DataFrame):
@@ -150,17 +155,25 @@ def test_wrong_file_type_and_only_treated_school(tmp_path, capsys):
     df = pd.read_csv(data_path)
     df.loc[df.school == df.school.iloc[0], "treatment"] = 1
     df.to_csv(data_path, index=False)
+    before = sha(data_path)
     assert main(["pilot", "report", str(config_path), "--fast"]) == 2
-    assert "only" in capsys.readouterr().err.lower()
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("plm: error:") and "only" in err.lower()
+    assert sha(data_path) == before
+    assert not (tmp_path / "d" / "pilot_report").exists()
     # wrong file type: a Word document named in the config
     doc = tmp_path / "d" / "students.docx"
     doc.write_bytes(b"PK\x03\x04 not really a document")
     cfg = yaml.safe_load(config_path.read_text())
     cfg["data"]["file"] = "students.docx"
     config_path.write_text(yaml.safe_dump(cfg))
+    before = sha(doc)
     assert main(["pilot", "report", str(config_path), "--fast"]) == 2
-    assert ".docx" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ".docx" in err
+    assert sha(doc) == before
     assert not (tmp_path / "d" / "pilot_report").exists()
+    assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".pilot_report")]
 
 
 def test_existing_output_folder_is_never_overwritten(demo_report, capsys):
@@ -204,5 +217,66 @@ def test_report_notebook_runs_under_papermill_with_a_config(tmp_path):
                         kernel_name="python3")
     text = out.read_text()
     assert "7. Limitations" in text and "Traceback" not in text
+    assert text.count('"image/png"') >= 4  # the figures are shown, not just their repr
     names = pd.read_csv(tmp_path / "d" / "district_pilot.csv")["student_name"].head(100)
     assert not any(n in text for n in names)
+
+
+@pytest.mark.parametrize("design, method_word, cluster_adjusted", [
+    ("individual_rct", "Lin", False),
+    ("multisite", "block fixed effects", False),
+    ("comparison_schools", "CR2", True),
+])
+def test_each_design_gets_its_estimator_and_a_full_report(tmp_path, design, method_word, cluster_adjusted):
+    """Section 4 uses the estimator the design calls for (frequentist part only, to stay fast)."""
+    from plmresearch.pilot.report import write_report
+
+    _, config_path, district = write_demo(tmp_path / "d", random_seed=11, n_schools=6, design=design)
+    target, analysis = write_report(load_config(config_path), bayesian=False)
+    main_row = pd.read_csv(target / "main_effect.csv").iloc[0]
+    assert main_row["estimator"].startswith("design-based estimate") and method_word in main_row["estimator"]
+    assert len(pd.read_csv(target / "main_effect.csv")) >= 2  # with sensitivity estimates
+    quantities = pd.read_csv(target / "effect_size.csv")["quantity"].tolist()
+    assert any("cluster adjustment" in q for q in quantities) == cluster_adjusted
+    if design == "comparison_schools":
+        assert any("chosen, not randomly assigned" in t for t in analysis.limitations)
+    html = (target / "report.html").read_text()
+    assert "4. The main effect" in html and "7. Limitations" in html and "5. Bayesian" not in html
+
+
+def test_attrition_is_rated_only_against_a_user_supplied_boundary_table(tmp_path):
+    """Section 2 rates attrition with the user's table and says plainly when it cannot.
+
+    The two tables below are TOY tables (not the WWC's numbers, which plmresearch does not ship):
+    one lets any differential pass, the other none, so the rating must flip between them.
+    """
+    _, config_path, _ = write_demo(tmp_path / "d", random_seed=4, n_schools=4)
+    unrated = analyse_pilot(load_pilot_data(load_config(config_path)), bayesian=False)
+    assert unrated.attrition["rating"] is None and "Not rated" in unrated.attrition["text"]
+    overall = np.arange(0, 66)
+    ratings = {}
+    for name, bound in [("generous", 65.0), ("strict", 0.0)]:
+        pd.DataFrame({"overall": overall, "cautious": bound, "optimistic": bound}).to_csv(
+            tmp_path / "d" / f"{name}.csv", index=False)
+        cfg = yaml.safe_load(config_path.read_text())
+        cfg["attrition"]["boundary_table"] = f"{name}.csv"   # relative to the config's folder
+        config_path.write_text(yaml.safe_dump(cfg))
+        a = analyse_pilot(load_pilot_data(load_config(config_path)), bayesian=False)
+        ratings[name] = a.attrition["rating"]
+        assert f"{a.attrition['rating']} attrition under the cautious boundary" in a.attrition["text"]
+        assert not any("not rated" in t for t in a.limitations)
+    assert ratings == {"generous": "low", "strict": "high"}
+
+
+def test_masked_counts_cannot_be_recovered_by_subtraction(demo_report):
+    """Complementary suppression (NCES SLDS Technical Brief 3): no relation has exactly one hidden cell."""
+    out = demo_report / "pilot_report"
+    sub = pd.read_csv(out / "subgroups.csv", dtype=str)
+    hidden = sub[["n_treated", "n_control", "n_total"]].isin(["<10", "suppressed"])
+    assert hidden.to_numpy().any()                            # the demo has small race/ethnicity groups
+    assert (hidden.sum(axis=1) != 1).all()                     # n_total = n_treated + n_control
+    for _, block in hidden.groupby(sub["subgroup"]):           # the levels of a variable add up to the sample
+        assert (block.sum(axis=0) != 1).all()
+    flow = pd.read_csv(out / "sample_flow.csv", dtype=str)
+    fh = flow[["assigned", "analyzed", "left_study"]].isin(["<10", "suppressed"])
+    assert (fh.sum(axis=1) != 1).all() and (fh.sum(axis=0) != 1).all()
