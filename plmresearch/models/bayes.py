@@ -18,7 +18,6 @@ posterior correlation. Any number of grouping terms, nested or crossed, is allow
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import re
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import InputError, ModelError
+from plmresearch.models._views import fit_html, fixed_effects_frame, summary_text
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
 from plmresearch.models.posterior import (
     PosteriorEstimate,
@@ -35,7 +35,6 @@ from plmresearch.models.posterior import (
     element_diagnostics,
     warn_notes,
 )
-from plmresearch.results import ESTIMATE_COLUMNS
 from plmresearch.validation import count, probability
 
 
@@ -170,12 +169,7 @@ class BayesMultilevelFit:
 
     def to_frame(self) -> pd.DataFrame:
         fe = self.fixed_effects
-        out = pd.DataFrame({"term": fe["term"]})
-        for c in ESTIMATE_COLUMNS:
-            out[c] = fe[c] if c in fe else None
-        out["method"] = self.method
-        out["ci_level"] = self.ci_level
-        out["n_clusters"] = next(iter(self.n_groups.values()))
+        out = fixed_effects_frame(self)
         for c in ("posterior_median", "prob_positive", "r_hat", "ess_bulk", "ess_tail"):
             out[c] = fe[c]
         out["n_divergences"] = self.extra["n_divergences"]
@@ -183,23 +177,13 @@ class BayesMultilevelFit:
         return out
 
     def summary(self) -> str:
-        lines = [self.method, f"formula: {self.formula}", f"n = {self.n_obs}; groups: {self.n_groups}", "",
-                 "Fixed effects (posterior):",
-                 self.fixed_effects.to_string(index=False, float_format=lambda x: f"{x:.4f}"), "",
-                 "Variance components (posterior means):",
-                 self.variance_components.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return summary_text(self, [], "Fixed effects (posterior):", "Variance components (posterior means):")
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<p><b>{html.escape(self.method)}</b><br>{html.escape(self.formula)}</p>"
-                + self.fixed_effects.to_html(index=False, float_format=lambda x: f"{x:.4g}")
-                + self.variance_components.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
-                + (f"<ul>{notes}</ul>" if notes else ""))
+        return fit_html(self)
 
 
 def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5):

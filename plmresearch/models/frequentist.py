@@ -16,7 +16,6 @@ nested level cannot be expressed in MixedLM; ask for ``engine="bayes"``.
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams, VCSpec
 
 from plmresearch.errors import InputError, ModelError
+from plmresearch.models._views import fit_html, fixed_effects_frame, summary_text
 from plmresearch.models.formula import (
     MixedFormula,
     check_data,
@@ -36,7 +36,7 @@ from plmresearch.models.formula import (
     nesting,
     parse_formula,
 )
-from plmresearch.results import ESTIMATE_COLUMNS, Estimate
+from plmresearch.results import Estimate
 
 DEFAULT_OPTIMIZERS = ("powell", "lbfgs")
 DEFAULT_POLISH = "lbfgs"
@@ -161,33 +161,16 @@ class MultilevelFit:
 
     def to_frame(self) -> pd.DataFrame:
         """Fixed effects, one row per term, with the ``Estimate`` table columns."""
-        fe = self.fixed_effects
-        out = pd.DataFrame({"term": fe["term"]})
-        for c in ESTIMATE_COLUMNS:
-            out[c] = fe[c] if c in fe else None
-        out["method"] = self.method
-        out["ci_level"] = self.ci_level
-        out["n_clusters"] = next(iter(self.n_groups.values()))
-        return out
+        return fixed_effects_frame(self)
 
     def summary(self) -> str:
-        lines = [self.method, f"formula: {self.formula}", f"n = {self.n_obs}; groups: {self.n_groups}",
-                 f"log-likelihood {self.llf:.4f}", "", "Fixed effects:",
-                 self.fixed_effects.to_string(index=False, float_format=lambda x: f"{x:.4f}"), "",
-                 "Variance components:",
-                 self.variance_components.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return summary_text(self, [f"log-likelihood {self.llf:.4f}"], "Fixed effects:", "Variance components:")
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<p><b>{html.escape(self.method)}</b><br>{html.escape(self.formula)}</p>"
-                + self.fixed_effects.to_html(index=False, float_format=lambda x: f"{x:.4g}")
-                + self.variance_components.to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
-                + (f"<ul>{notes}</ul>" if notes else ""))
+        return fit_html(self)
 
 
 def _build(mf: MixedFormula, used: pd.DataFrame):
