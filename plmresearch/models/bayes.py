@@ -1,4 +1,4 @@
-"""Bayesian multilevel models in PyMC, non-centred, sampled with nutpie when installed.
+"""Bayesian multilevel models in PyMC, sampled with nutpie when installed.
 
 Default priors (weakly informative, scaled by the data as in rstanarm's
 ``autoscale``; Gelman, Hill & Vehtari 2020, *Regression and Other Stories*, sec. 9.5):
@@ -9,11 +9,20 @@ Default priors (weakly informative, scaled by the data as in rstanarm's
 * group-level SD of an intercept: HalfNormal(sd(y)); of a slope on z: HalfNormal(sd(y) / sd(z));
 * correlations of a group's intercept and slopes: LKJ(eta = 2) (Lewandowski, Kurowicka & Joe 2009).
 
-Group effects are non-centred, b_j = L z_j with z_j ~ Normal(0, I) and L the
-Cholesky factor of the group covariance (Papaspiliopoulos, Roberts & Sköld 2007;
-Betancourt & Girolami 2015). Predictors are centred inside the model (the
-reported intercept is mapped back), which removes most intercept-slope
-posterior correlation. Any number of grouping terms, nested or crossed, is allowed.
+How the group effects are handled (``parameterization``):
+
+* ``"marginal"`` (the default whenever it applies: one grouping factor, or two nested
+  ones such as ``(1 | school/class)`` or students within schools): the Gaussian group
+  effects are integrated out of the likelihood analytically, so NUTS samples only the
+  fixed effects, the group covariances and sigma; the group effects are then drawn
+  from their exact conditional posterior (:mod:`plmresearch.models.marginal`). Same
+  model, same posterior, several times the effective samples per second.
+* ``"noncentred"`` (crossed factors, three or more levels, or on request): b_j = L z_j
+  with z_j ~ Normal(0, I) and L the Cholesky factor of the group covariance
+  (Papaspiliopoulos, Roberts & Sköld 2007; Betancourt & Girolami 2015).
+
+Predictors are centred inside the model (the reported intercept is mapped back),
+which removes most intercept-slope posterior correlation.
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ import pandas as pd
 
 from plmresearch.errors import InputError, ModelError
 from plmresearch.models._views import fit_html, fixed_effects_frame, summary_text
-from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
+from plmresearch.models import marginal
+from plmresearch.models.formula import MixedFormula, check_data, design, group_key, nesting, parse_formula
 from plmresearch.models.posterior import (
     PosteriorEstimate,
     diagnostics,
@@ -94,7 +104,8 @@ class BayesMultilevelFit:
 
     @property
     def method(self) -> str:
-        return f"Bayesian multilevel model (PyMC, non-centred, sampler {self.sampler})"
+        how = {"marginal": "group effects integrated out", "noncentred": "non-centred"}[self.extra["parts"].parameterization]
+        return f"Bayesian multilevel model (PyMC, {how}, sampler {self.sampler})"
 
     @property
     def params(self) -> pd.Series:
@@ -114,6 +125,11 @@ class BayesMultilevelFit:
             effect_size_type="coefficient / SD of outcome" if term != "Intercept" else None,
             n_clusters=next(iter(self.n_groups.values())), notes=self.notes, **diag,
         )
+
+    @property
+    def sigma2(self) -> float:
+        """Posterior mean of the level-1 (residual) variance, as ``MultilevelFit.sigma2``."""
+        return float(self.variance_components.query("group == 'Residual'")["variance"].iloc[0])
 
     def variance_decomposition(self) -> pd.DataFrame:
         vc = self.variance_components
@@ -186,11 +202,50 @@ class BayesMultilevelFit:
         return fit_html(self)
 
 
-def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5):
-    """The PyMC model for a parsed formula (see the module docstring for priors)."""
+PARAMETERIZATIONS = ("auto", "marginal", "noncentred")
+
+
+@dataclass(frozen=True)
+class ModelParts:
+    """What :func:`build_model` hands back besides the PyMC model (used after sampling)."""
+
+    parameterization: str
+    x: np.ndarray                       # fixed-effects design (uncentred, with the intercept column)
+    y: np.ndarray
+    levels: dict[str, tuple[np.ndarray, np.ndarray]]   # group -> (row codes, coefficient design)
+    level_labels: dict[str, list[str]]
+    cross_products: marginal.CrossProducts | None = None
+    marginal_order: tuple[str, ...] = ()                # inner group first, then the outer one
+
+
+def _marginal_order(mf: MixedFormula, used: pd.DataFrame, parameterization: str) -> tuple[str, ...]:
+    """Groups (inner first) when the effects can be integrated out, else ``()``."""
+    if parameterization == "noncentred":
+        return ()
+    try:
+        terms = nesting(mf, used)
+    except ModelError as exc:
+        why = str(exc)
+    else:
+        if len(terms) <= 2:
+            return tuple(t.group for t in reversed(terms))
+        why = f"the formula has {len(terms)} nested grouping factors; integration is implemented for one or two"
+    if parameterization == "marginal":
+        raise ModelError(f"Cannot integrate the group effects out: {why}. Use parameterization='noncentred'.")
+    return ()
+
+
+def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5, parameterization: str = "auto"):
+    """The PyMC model for a parsed formula (see the module docstring for priors).
+
+    ``parameterization="auto"`` integrates the group effects out when the grouping
+    factors nest (at most two levels), else samples them non-centred.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
+    if parameterization not in PARAMETERIZATIONS:
+        raise InputError(f"`parameterization` must be one of {PARAMETERIZATIONS}, got {parameterization!r}.")
     x = design(f"~ {mf.fixed_rhs}", used)
     y = used[mf.outcome].to_numpy(dtype=float)
     my, sy = float(y.mean()), float(y.std(ddof=1))
@@ -204,6 +259,7 @@ def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5):
     if np.any(xsd == 0):
         raise InputError(f"Predictor(s) {[s for s, v in zip(slopes, xsd) if v == 0]} are constant; drop them.")
     xc = xs - xmean
+    order = _marginal_order(mf, used, parameterization)
     coords: dict[str, Any] = {"term": list(x.columns), "slope_term": slopes, "obs": np.arange(len(y))}
     priors = {
         "Intercept": f"Normal({my:.4g}, {prior_scale * sy:.4g}) at centred predictors",
@@ -224,6 +280,7 @@ def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5):
         zsd = np.array([1.0 if c == "Intercept" else z[c].std(ddof=1) for c in z.columns])
         zsd[zsd == 0] = 1.0
         groups_info.append((t, g, z.to_numpy(), codes, zsd))
+    chol_of = {}
     with pm.Model(coords=coords) as model:
         alpha = pm.Normal("alpha", my, prior_scale * sy) if has_int else 0.0
         if slopes:
@@ -239,23 +296,93 @@ def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5):
         pm.Deterministic("fixed", pt.concatenate(parts), dims="term")
         for t, g, z, codes, zsd in groups_info:
             k = z.shape[1]
-            zraw = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(f"{g}__level", f"{g}__term"))
             if k > 1 and t.correlated:
                 chol, corr, sds = pm.LKJCholeskyCov(
                     f"chol_{g}", n=k, eta=2.0, sd_dist=pm.HalfNormal.dist(sigma=sy / zsd, shape=k), compute_corr=True,
                 )
                 pm.Deterministic(f"sd_{g}", sds, dims=f"{g}__term")
                 pm.Deterministic(f"corr_{g}", corr, dims=(f"{g}__term", f"{g}__term_bis"))
-                b = pt.dot(zraw, chol.T)
             else:
                 sds = pm.HalfNormal(f"sd_{g}", sigma=sy / zsd, dims=f"{g}__term")
-                b = zraw * sds
+                chol = pt.diag(sds)
+            if order:
+                chol_of[t.group] = pm.Deterministic(f"L_{g}", chol, dims=(f"{g}__term", f"{g}__term_bis"))
+                continue
+            zraw = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(f"{g}__level", f"{g}__term"))
+            b = pt.dot(zraw, chol.T)
             pm.Deterministic(f"b_{g}", b, dims=(f"{g}__level", f"{g}__term"))
             mu = mu + (pt.as_tensor_variable(z) * b[codes]).sum(axis=1)
         sigma = pm.Exponential("sigma", 1.0 / sy)
-        pm.Normal("y", mu, sigma, observed=y, dims="obs")
+        cp = None
+        if order:
+            info = {t.group: marginal.Level(codes, z, len(coords[f"{g}__level"])) for t, g, z, codes, _ in groups_info}
+            xm = np.column_stack([np.ones((len(y), int(has_int))), xc])
+            cp = marginal.cross_products(y, xm, info[order[0]], info[order[1]] if len(order) > 1 else None)
+            cols = ([pt.reshape(alpha, (1,))] if has_int else []) + ([beta] if slopes else [])
+            theta = pt.concatenate(cols) if cols else pt.zeros(0)
+            pm.Potential("y_marginal_loglik", marginal.loglik(cp, theta, sigma, chol_of[order[0]],
+                                                              chol_of[order[1]] if len(order) > 1 else None))
+        else:
+            pm.Normal("y", mu, sigma, observed=y, dims="obs")
+    parts = ModelParts(
+        parameterization="marginal" if order else "noncentred", x=x.to_numpy(), y=y,
+        levels={t.group: (codes, z) for t, _, z, codes, _ in groups_info},
+        level_labels={t.group: coords[f"{g}__level"] for t, g, _, _, _ in groups_info},
+        cross_products=cp, marginal_order=order,
+    )
     return model, priors, {"sd_y": sy, "mean_y": my, "groups": [t.group for t in mf.random],
-                           "group_terms": {t.group: list(design(f"~ {t.expr}", used.head(5)).columns) for t in mf.random}}
+                           "group_terms": {t.group: list(design(f"~ {t.expr}", used.head(5)).columns) for t in mf.random},
+                           "parts": parts}
+
+
+def _add_group_effects(idata, parts: ModelParts, random_seed) -> None:
+    """Draw the integrated-out group effects from their conditional posterior into ``b_<group>``."""
+    import xarray as xr
+
+    post = idata["posterior"]
+    n_chain, n_draw = post["sigma"].shape
+    n = n_chain * n_draw
+    flat = {v: post[v].values.reshape(n, *post[v].shape[2:]) for v in post.data_vars}
+    cols = ([flat["alpha"][:, None]] if "alpha" in flat else []) + ([flat["beta"]] if "beta" in flat else [])
+    theta = np.concatenate(cols, axis=1) if cols else np.zeros((n, 0))
+    Ls = [flat[f"L_{_safe(g)}"] for g in parts.marginal_order]
+    cp = parts.cross_products
+    rng = np.random.default_rng(random_seed)
+    step = max(1, 2_000_000 // (cp.ZZ.size + 1))          # bounds the memory of one chunk of draws
+    chunks = [marginal.draw_group_effects(cp, theta[i:i + step], flat["sigma"][i:i + step], Ls[0][i:i + step],
+                                          Ls[1][i:i + step] if len(Ls) > 1 else None, rng=rng)
+              for i in range(0, n, step)]
+    for j, g in enumerate(parts.marginal_order):
+        s = _safe(g)
+        b = np.concatenate([c[j] for c in chunks]).reshape(n_chain, n_draw, -1, len(post[f"{s}__term"]))
+        post[f"b_{s}"] = xr.DataArray(b, dims=("chain", "draw", f"{s}__level", f"{s}__term"),
+                                      coords={f"{s}__level": parts.level_labels[g]})
+
+
+def _posterior_predictive(idata, parts: ModelParts, random_seed) -> None:
+    """Replicated outcomes y_rep ~ Normal(X beta + sum Z b, sigma) for every posterior draw."""
+    import xarray as xr
+
+    post = idata["posterior"]
+    n_chain, n_draw = post["sigma"].shape
+    fixed = post["fixed"].values.reshape(n_chain * n_draw, -1)
+    sigma = post["sigma"].values.reshape(-1)
+    bs = {g: post[f"b_{_safe(g)}"].values.reshape(n_chain * n_draw, *post[f"b_{_safe(g)}"].shape[2:])
+          for g in parts.levels}
+    rng = np.random.default_rng(None if random_seed is None else random_seed + 1)
+    yrep = np.empty((len(sigma), len(parts.y)))
+    step = max(1, 5_000_000 // len(parts.y))
+    for i in range(0, len(sigma), step):
+        sl = slice(i, i + step)
+        mu = fixed[sl] @ parts.x.T
+        for g, (codes, z) in parts.levels.items():
+            mu += np.einsum("dnk,nk->dn", bs[g][sl][:, codes], z)
+        yrep[sl] = mu + sigma[sl, None] * rng.standard_normal(mu.shape)
+    dims = ("chain", "draw", "obs")
+    idata["posterior_predictive"] = xr.DataTree(xr.Dataset(
+        {"y": (dims, yrep.reshape(n_chain, n_draw, -1))},
+        coords={"chain": post["chain"].values, "draw": post["draw"].values, "obs": np.arange(len(parts.y))}))
+    idata["observed_data"] = xr.DataTree(xr.Dataset({"y": (("obs",), parts.y)}, coords={"obs": np.arange(len(parts.y))}))
 
 
 def fit_bayes(
@@ -271,6 +398,7 @@ def fit_bayes(
     posterior_predictive: bool = True,
     ci_level: float = 0.95,
     prior_scale: float = 2.5,
+    parameterization: str = "auto",
     warn: bool = True,
 ) -> BayesMultilevelFit:
     """Fit an lme4-style multilevel model by MCMC (see the module docstring for priors).
@@ -279,6 +407,12 @@ def fit_bayes(
     ----------
     sampler : {"nutpie", "pymc"}, optional
         Default: nutpie when installed, else PyMC's NUTS.
+    parameterization : {"auto", "marginal", "noncentred"}
+        ``"marginal"`` integrates the group effects out of the likelihood and draws them
+        afterwards from their exact conditional posterior (:mod:`plmresearch.models.marginal`);
+        it needs nested grouping factors, at most two of them. ``"noncentred"`` samples them
+        as latent variables. ``"auto"`` (default) takes the first that applies. Both give
+        the same posterior; the marginal one mixes far faster.
     posterior_predictive : bool
         Also draw replicated outcomes, for :meth:`BayesMultilevelFit.posterior_predictive_check`.
     warn : bool
@@ -289,13 +423,15 @@ def fit_bayes(
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     probability(ci_level, "ci_level", open_low=True, open_high=True)
     used = check_data(mf, data)
-    model, priors, info = build_model(mf, used, prior_scale=prior_scale)
+    model, priors, info = build_model(mf, used, prior_scale=prior_scale, parameterization=parameterization)
+    parts = info["parts"]
     sampler = sampler or default_sampler()
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                          target_accept=target_accept, sampler=sampler)
+    if parts.parameterization == "marginal":
+        _add_group_effects(idata, parts, random_seed)
     if posterior_predictive:
-        pm.sample_posterior_predictive(idata, model=model, random_seed=random_seed, extend_inferencedata=True,
-                                       progressbar=False)
+        _posterior_predictive(idata, parts, random_seed)
     sd_names = [f"sd_{_safe(g)}" for g in info["groups"]]
     diag, notes = diagnostics(idata, var_names=["fixed", "sigma", *sd_names])
     if warn:

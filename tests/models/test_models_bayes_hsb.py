@@ -29,8 +29,31 @@ def test_fixed_effects_agree_with_reml(hsb_45_bayes, hsb_45_freq):
     assert np.allclose(b["std_error"], f["std_error"], rtol=0.25)
     # variance components in the same place (REML tau00 2.379, sigma^2 36.72)
     assert hsb_45_bayes.variance_components.set_index("group").loc["Residual", "variance"] == pytest.approx(36.72, rel=0.03)
+    assert hsb_45_bayes.sigma2 == pytest.approx(36.72, rel=0.03)
     tau00 = hsb_45_bayes.variance_components.query("group == 'school' and term1 == 'Intercept' and term2.isna()")
     assert float(tau00["variance"].iloc[0]) == pytest.approx(2.379, rel=0.35)
+
+
+@pytest.mark.parametrize("formula", ["mathach ~ 1 + (1 | school)", "mathach ~ meanses + (1 | school)",
+                                     "mathach ~ cses + (1 + cses | school)"], ids=["4.2 one-way ANOVA", "4.3 means as outcomes",
+                                                       "4.4 random coefficients"])
+def test_chapter4_models_agree_with_reml(hsb_chapter4_bayes, hsb_chapter4_freq, formula):
+    """Tables 4.2-4.4: posterior means within 2 posterior SDs of REML, SDs near the SEs.
+
+    REML itself matches lme4 to 2e-4 (test_models_frequentist_hsb.py)."""
+    b, f = hsb_chapter4_bayes[formula], hsb_chapter4_freq[formula]
+    fb, ff = b.fixed_effects.set_index("term"), f.fixed_effects.set_index("term")
+    z = (fb["estimate"] - ff["estimate"]) / fb["std_error"]
+    print(formula, pd.DataFrame({"bayes": fb["estimate"], "post_sd": fb["std_error"], "reml": ff["estimate"],
+                                 "reml_se": ff["std_error"], "z": z}), b.variance_components, sep="\n")
+    assert list(fb.index) == list(ff.index)
+    assert (z.abs() < 2).all()
+    assert np.allclose(fb["std_error"], ff["std_error"], rtol=0.25)
+    residual = b.variance_components.query("group == 'Residual'")["variance"].iloc[0]
+    assert residual == pytest.approx(f.variance("Residual"), rel=0.03)
+    assert b.variance_components.query("group == 'school' and term1 == 'Intercept' and term2.isna()")[
+        "variance"].iloc[0] == pytest.approx(f.variance("school", "Intercept"), rel=0.3)
+    assert (b.diagnostics["r_hat"] < 1.05).all()
 
 
 def test_posterior_estimate_table_and_probabilities(hsb_45_bayes):

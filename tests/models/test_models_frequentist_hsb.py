@@ -73,10 +73,9 @@ def _vc(fit, group, t1, t2=None):
 
 
 @pytest.fixture(scope="module")
-def fits(hsb, hsb_45_freq):
-    out = {f: multilevel(f, hsb) for f in list(LME4)[:3]}
-    out[list(LME4)[3]] = hsb_45_freq
-    return out
+def fits(hsb_chapter4_freq):
+    assert list(hsb_chapter4_freq) == list(LME4)
+    return hsb_chapter4_freq
 
 
 @pytest.mark.parametrize("formula", list(LME4))
