@@ -102,7 +102,7 @@ def main():
     bambi_rate = out[out["engine"].str.startswith("bambi")].set_index("data")["ess_per_s"]
     out["x_bambi"] = out["ess_per_s"] / out["data"].map(bambi_rate)
     pd.set_option("display.width", 160)
-    print(f"draws {args.draws}, tune {args.tune}, chains {args.chains}; package sampler: {default_sampler()}")
+    print(f"draws {args.draws}, tune {args.tune}, chains {args.chains}; nutpie installed: {default_sampler() == 'nutpie'}")
     print(out.to_string(index=False, formatters={"max_r_hat": "{:.4f}".format},
                         float_format=lambda x: f"{x:.3g}"))
     ok = out["engine"].str.contains("marginal")

@@ -1,4 +1,4 @@
-"""Bayesian multilevel models in PyMC, sampled with nutpie when installed.
+"""Bayesian multilevel models in PyMC (NUTS; nutpie when installed, for the latent-effects models).
 
 Default priors (weakly informative, scaled by the data as in rstanarm's
 ``autoscale``; Gelman, Hill & Vehtari 2020, *Regression and Other Stories*, sec. 9.5):
@@ -406,7 +406,8 @@ def fit_bayes(
     Parameters
     ----------
     sampler : {"nutpie", "pymc"}, optional
-        Default: nutpie when installed, else PyMC's NUTS.
+        Default: PyMC's NUTS for the marginal parameterization (compiled once and cached,
+        see ``benchmarks/multilevel.py``); otherwise nutpie when installed, else PyMC's NUTS.
     parameterization : {"auto", "marginal", "noncentred"}
         ``"marginal"`` integrates the group effects out of the likelihood and draws them
         afterwards from their exact conditional posterior (:mod:`plmresearch.models.marginal`);
@@ -425,7 +426,10 @@ def fit_bayes(
     used = check_data(mf, data)
     model, priors, info = build_model(mf, used, prior_scale=prior_scale, parameterization=parameterization)
     parts = info["parts"]
-    sampler = sampler or default_sampler()
+    # With the effects integrated out the posterior has a handful of dimensions and NUTS
+    # finishes in about a second; nutpie's numba compile (about 12 s on HSB, redone on every
+    # fit) would then dominate, while PyMC's C backend caches compiled code across fits.
+    sampler = sampler or ("pymc" if parts.parameterization == "marginal" else default_sampler())
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                          target_accept=target_accept, sampler=sampler)
     if parts.parameterization == "marginal":
