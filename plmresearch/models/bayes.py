@@ -419,8 +419,6 @@ def fit_bayes(
     warn : bool
         Also emit the convergence notes as :class:`SamplingWarning` (they are always in ``notes``).
     """
-    import pymc as pm
-
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     probability(ci_level, "ci_level", open_low=True, open_high=True)
     used = check_data(mf, data)
