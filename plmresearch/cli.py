@@ -56,7 +56,7 @@ def _datasets_fetch(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from plmresearch.study import list_studies, run_studies
+    from plmresearch.reproduce import list_studies, run_studies
 
     if args.list:
         print("\n".join(list_studies()))

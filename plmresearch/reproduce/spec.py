@@ -51,7 +51,7 @@ REPORT_KEYS = {"quantity", "analysis", "value", "note", "published", "source"}
 def studies_dir() -> Path:
     """The repository's ``studies/`` folder (or ``PLMRESEARCH_STUDIES_DIR``)."""
     env = os.environ.get("PLMRESEARCH_STUDIES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "studies"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "studies"
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class Study:
 
     def run(self, fast: bool = False, data: pd.DataFrame | None = None) -> StudyResult:
         """Run every analysis and compare with the published targets."""
-        from plmresearch.study_estimators import get_estimator
+        from plmresearch.reproduce.estimators import get_estimator
 
         df = self.load_data() if data is None else data
         values: dict[str, dict[str, float]] = {}
@@ -221,7 +221,7 @@ def load_study(name_or_path: str | Path) -> Study:
 
 def _validate(path: Path, raw: dict) -> Study:
     from plmresearch.data import dataset_card, load_dataset
-    from plmresearch.study_estimators import ESTIMATORS
+    from plmresearch.reproduce.estimators import ESTIMATORS
 
     try:
         dataset_card(raw["dataset"])
