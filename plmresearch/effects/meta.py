@@ -198,7 +198,11 @@ def _fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, ci
 
 @dataclass(frozen=True)
 class MetaAnalysis:
-    """Result of :func:`meta_analysis` (intercept-only model)."""
+    """Result of :func:`meta_analysis` (intercept-only model).
+
+    Plot it with :func:`plmresearch.effects.plots.forest_plot` or ``funnel_plot`` (the plots
+    take the fitted result; this module does not import them, so there is no import cycle).
+    """
 
     estimate: float
     std_error: float
@@ -260,18 +264,6 @@ class MetaAnalysis:
 
     def _repr_html_(self) -> str:
         return self.to_frame().T.rename(columns={0: "value"}).to_html(float_format=lambda x: f"{x:.4g}", na_rep="")
-
-    def forest_plot(self, **kwargs: Any):
-        """Forest plot (matplotlib Figure); see :func:`plmresearch.effects.plots.forest_plot`."""
-        from plmresearch.effects.plots import forest_plot
-
-        return forest_plot(self, **kwargs)
-
-    def funnel_plot(self, **kwargs: Any):
-        """Funnel plot with Egger's test (matplotlib Figure)."""
-        from plmresearch.effects.plots import funnel_plot
-
-        return funnel_plot(self, **kwargs)
 
     def egger_test(self, model: str = "rma") -> pd.DataFrame:
         """Egger's regression test for funnel-plot asymmetry (see :func:`egger_test`)."""
