@@ -21,12 +21,12 @@ import pandas as pd
 from plmresearch.causal._effect import build_estimate
 from plmresearch.causal._ols import ols
 from plmresearch.causal._prepare import check_ci_level, prepare
-from plmresearch.errors import InputError
+from plmresearch.errors import InputError, PlmWarning
 from plmresearch.results import Estimate
 from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
 
 
-class StaggeredTimingWarning(UserWarning):
+class StaggeredTimingWarning(PlmWarning):
     """Treatment starts at different periods for different units (TWFE may be biased)."""
 
 

@@ -30,7 +30,7 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
     if isinstance(fit, BayesMultilevelFit):
         t = fit.group_effects(group)
         t = t[t["term"] == term]
-        return t, f"{term} deviation, {group or fit.extra['groups'][0]}"
+        return t, f"{term} deviation, {group or fit.groups[0]}"
     if isinstance(fit, MultilevelFit):
         t = fit.random_effects[fit.random_effects["term"] == term].copy()
         z = stats.norm.ppf(0.5 + fit.ci_level / 2)
