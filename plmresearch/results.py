@@ -219,6 +219,9 @@ class Estimate(Record):
 class EffectSize(Record):
     """A standardized effect with its sampling variance and confidence interval.
 
+    Definitions and variances follow the WWC Procedures Handbook v4.1 (App. E) and
+    Borenstein, Hedges, Higgins & Rothstein (2009), *Introduction to Meta-Analysis*, ch. 4.
+
     Attributes
     ----------
     estimate : float
