@@ -112,11 +112,17 @@ class Result:
 class Record(Result):
     """A result of one row: its dataclass fields, minus ``_hidden``, make the table.
 
-    ``_columns`` orders the table's columns; ``notes`` are joined with "; ".
+    ``_columns`` orders the table's columns; ``notes`` are joined with "; ". Every record
+    has an interval ``ci_low``/``ci_high`` at level ``ci_level``.
     """
 
     _columns: ClassVar[list[str]] = []
     _hidden: ClassVar[frozenset[str]] = frozenset({"extra"})
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        """The interval as a ``(low, high)`` pair (``ci_low``, ``ci_high``)."""
+        return (self.ci_low, self.ci_high)
 
     def to_dict(self) -> dict[str, Any]:
         """The record's fields (without bulky ones such as draws), notes joined."""
@@ -185,11 +191,6 @@ class Estimate(Record):
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def ci(self) -> tuple[float, float]:
-        """The confidence interval as a ``(low, high)`` pair."""
-        return (self.ci_low, self.ci_high)
-
     def _summary_lines(self) -> list[str]:
         lvl = int(round(self.ci_level * 100))
         lines = [
@@ -256,11 +257,6 @@ class EffectSize(Record):
     n_control: float | None = None
     notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        """The confidence interval as a ``(low, high)`` pair."""
-        return (self.ci_low, self.ci_high)
 
     def __float__(self) -> float:
         return float(self.estimate)
