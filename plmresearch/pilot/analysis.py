@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from plmresearch import causal, effects
+from plmresearch._plotting import figure_axes
 from plmresearch.data.privacy import suppress_small_cells
 from plmresearch.errors import PlmError
 from plmresearch.pilot.prepare import PilotData
@@ -290,8 +290,7 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
 
 def _figure(figsize: tuple[float, float]):
     """A standalone Figure (no pyplot state, no backend switch): nothing to close, shown once in notebooks."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots()
+    return figure_axes(None, figsize)
 
 
 def _fig_flow(flow_masked: pd.DataFrame, thr: int):
