@@ -15,7 +15,7 @@ One line each (tutorial)::
     attrition_check(200, 200, 180, 170, boundary="wwc_boundary.csv", assumption="cautious")
 """
 
-from plmresearch.effects._common import EffectSize
+from plmresearch.results import EffectSize
 from plmresearch.effects.binary import (
     cox_index,
     cox_index_from_data,
