@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+from importlib import metadata
 import os
 import tempfile
 from dataclasses import dataclass
@@ -120,11 +121,7 @@ class Scoreboard:
         from plmresearch import __version__
 
         versions = {"plmresearch": __version__}
-        for mod in ("numpy", "pandas", "statsmodels", "pymc", "arviz"):
-            try:
-                versions[mod] = __import__(mod).__version__
-            except Exception:  # noqa: BLE001 - an optional package may be absent
-                pass
+        versions.update({name: metadata.version(name) for name in ("numpy", "pandas", "statsmodels", "pymc", "arviz")})
         when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"Run {when}; " + ", ".join(f"{k} {v}" for k, v in versions.items())
 
