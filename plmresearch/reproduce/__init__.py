@@ -40,9 +40,9 @@ Adding a study
 """
 
 from plmresearch.reproduce.registry import all_estimators, get_estimator, register
-from plmresearch.reproduce.run import run_studies, run_study
+from plmresearch.reproduce.run import run_study
 from plmresearch.reproduce.scoreboard import Scoreboard, StudyResult
-from plmresearch.reproduce.spec import STATUSES, Study, list_studies, load_study, studies_dir
+from plmresearch.reproduce.spec import STATUSES, Study, list_studies, load_study, run_studies, studies_dir
 
 __all__ = [
     "STATUSES",

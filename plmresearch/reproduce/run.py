@@ -1,16 +1,21 @@
-"""Running specs: each analysis's estimator on the study's data, then the comparison with the targets."""
+"""Running one spec: each analysis's estimator on the study's data, then the comparison with the targets.
+
+:func:`plmresearch.reproduce.spec.run_studies` runs several and builds the scoreboard."""
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from plmresearch.errors import PlmError
 from plmresearch.reproduce.registry import get_estimator
-from plmresearch.reproduce.scoreboard import SCOREBOARD_COLUMNS, Scoreboard, StudyResult
-from plmresearch.reproduce.spec import Study, list_studies, load_study
+from plmresearch.reproduce.scoreboard import SCOREBOARD_COLUMNS, StudyResult
+
+if TYPE_CHECKING:
+    from plmresearch.reproduce.spec import Study
 
 
 def run_study(study: Study, fast: bool = False, data: pd.DataFrame | None = None) -> StudyResult:
@@ -56,18 +61,3 @@ def run_study(study: Study, fast: bool = False, data: pd.DataFrame | None = None
             }
         )
     return StudyResult(study, pd.DataFrame(rows, columns=SCOREBOARD_COLUMNS), values, errors, timings)
-
-
-def run_studies(names: list[str] | None = None, fast: bool = False, progress=None) -> Scoreboard:
-    """Run the named studies (all by default) and return the scoreboard."""
-    names = names or list_studies()
-    studies = [load_study(n) for n in names]  # validate every spec before running any
-    results = []
-    for s in studies:
-        if progress:
-            progress(f"running {s.name} ...")
-        t0 = time.perf_counter()
-        results.append(s.run(fast=fast))
-        if progress:
-            progress(f"  {s.name} done in {time.perf_counter() - t0:.1f} s")
-    return Scoreboard(results)

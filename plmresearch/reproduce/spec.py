@@ -19,6 +19,7 @@ estimators' signatures before anything runs.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ import pandas as pd
 import yaml
 
 from plmresearch.errors import PlmError, SpecError
+from plmresearch.reproduce.run import run_study
+from plmresearch.reproduce.scoreboard import Scoreboard
 from plmresearch.validation import closest
 
 if TYPE_CHECKING:
@@ -108,8 +111,6 @@ class Study:
 
     def run(self, fast: bool = False, data: pd.DataFrame | None = None) -> StudyResult:
         """Run every analysis and compare with the published targets (see :func:`~plmresearch.reproduce.run_study`)."""
-        from plmresearch.reproduce.run import run_study
-
         return run_study(self, fast=fast, data=data)
 
 
@@ -251,3 +252,18 @@ def _validate(path: Path, raw: dict) -> Study:
 
 def list_studies() -> list[str]:
     return sorted(p.stem for p in studies_dir().glob("*.yaml"))
+
+
+def run_studies(names: list[str] | None = None, fast: bool = False, progress=None) -> Scoreboard:
+    """Run the named studies (all by default) and return the scoreboard."""
+    names = names or list_studies()
+    studies = [load_study(n) for n in names]  # validate every spec before running any
+    results = []
+    for s in studies:
+        if progress:
+            progress(f"running {s.name} ...")
+        t0 = time.perf_counter()
+        results.append(s.run(fast=fast))
+        if progress:
+            progress(f"  {s.name} done in {time.perf_counter() - t0:.1f} s")
+    return Scoreboard(results)
