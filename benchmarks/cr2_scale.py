@@ -97,8 +97,8 @@ def main() -> None:
                 continue
             dV = np.max(np.abs(Vd - Vk))
             ddf = np.max(np.abs(dfd - dfk))
-            print(f"{n_g:>6} {len(y):>7} {min(td):>9.3f} {min(tk):>9.4f} {min(td) / min(tk):>10.0f} "
-                  f"{max(md) / 2**20:>10.1f} {max(mk) / 2**20:>10.2f} {max(md) / max(mk):>9.0f} "
+            print(f"{n_g:>6} {len(y):>7} {min(td):>9.3f} {min(tk):>9.4f} {min(td) / min(tk):>10.1f} "
+                  f"{max(md) / 2**20:>10.1f} {max(mk) / 2**20:>10.2f} {max(md) / max(mk):>9.1f} "
                   f"{dV:>9.1e} {ddf:>9.1e}", flush=True)
 
 
