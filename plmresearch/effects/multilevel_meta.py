@@ -1,0 +1,261 @@
+"""Three-level (multilevel) random-effects meta-analysis and the CHE working model.
+
+The model (Konstantopoulos 2011; Van den Noortgate et al. 2013) for effect size ``i`` of study ``j``
+is ``y_ij = x_ij'β + u_j + w_ij + e_ij`` with ``u_j ~ N(0, σ²_study)``, ``w_ij ~ N(0, σ²_es)`` and
+sampling errors ``e_j ~ N(0, S_j)``. ``S_j`` is diagonal (``v_ij``), or, for the
+correlated-and-hierarchical-effects (CHE) working model of Pustejovsky & Tipton (2022,
+*Prev. Sci.* 23), has a constant correlation ``ρ``: ``S_j[i,k] = ρ sqrt(v_ij v_kj)`` (clubSandwich
+``impute_covariance_matrix(vi, cluster, r = ρ)``, metafor ``vcalc``).
+
+Variance components are estimated by restricted maximum likelihood (REML; bounded quasi-Newton
+search with the analytic REML score, polished by Fisher scoring), as metafor
+``rma.mv(yi, V, random = ~ 1 | study/es, method = "REML")``; model-based inference uses
+``(X'Σ⁻¹X)⁻¹`` and z tests. ``robust()`` gives CR2 cluster-robust standard errors with Satterthwaite
+df and HTZ Wald tests with the fitted marginal covariance as working model and its inverse as
+weights (clubSandwich ``coef_test(fit, vcov = "CR2")``, ``Wald_test(..., test = "HTZ")``).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from plmresearch.effects._common import check_level
+from plmresearch.effects.cluster_robust import CR2, cr2
+from plmresearch.effects.meta import _design
+from plmresearch.effects.robust_meta import _blocks, _dependent_inputs
+from plmresearch.errors import InputError, ModelError
+
+
+def _reml_parts(theta: np.ndarray, ys, xs, ss) -> tuple[float, np.ndarray, np.ndarray, dict]:
+    """-2 * restricted log-likelihood (without constant), its gradient and Fisher information."""
+    s_study, s_es = theta
+    p = xs[0].shape[1]
+    logdet = 0.0
+    xbx = np.zeros((p, p))
+    xby = np.zeros(p)
+    cache = []
+    for yj, xj, sj in zip(ys, xs, ss):
+        n = len(yj)
+        sig = sj + s_study * np.ones((n, n)) + s_es * np.eye(n)
+        c = np.linalg.cholesky(sig)
+        binv = np.linalg.inv(sig)
+        logdet += 2 * np.sum(np.log(np.diag(c)))
+        fj = binv @ xj
+        xbx += xj.T @ fj
+        xby += fj.T @ yj
+        cache.append((binv, fj))
+    m = np.linalg.inv(xbx)
+    b = m @ xby
+    sign, ld_x = np.linalg.slogdet(xbx)
+    quad = 0.0
+    grad = np.zeros(2)
+    # tr(P D), y'P D P y and tr(P D_r P D_s) blockwise with P_jk = δ_jk B_j - F_j M F_k'
+    g_mats = [np.zeros((p, p)), np.zeros((p, p))]
+    tr_pd = np.zeros(2)
+    tr_bdbd = np.zeros((2, 2))
+    cross = np.zeros((2, 2))
+    for (binv, fj), yj, xj in zip(cache, ys, xs):
+        n = len(yj)
+        r = yj - xj @ b
+        py = binv @ r
+        quad += r @ py
+        ones = np.ones(n)
+        d_list = [np.outer(ones, ones), np.eye(n)]
+        bd = [binv @ d for d in d_list]
+        fdf = [fj.T @ d @ fj for d in d_list]
+        for a in range(2):
+            tr_pd[a] += np.trace(bd[a])
+            g_mats[a] += fdf[a]
+            grad[a] += py @ d_list[a] @ py
+            for c_ in range(2):
+                tr_bdbd[a, c_] += np.sum(bd[a] * bd[c_].T)
+                cross[a, c_] += np.trace(m @ fj.T @ d_list[a] @ bd[c_] @ fj)
+    tr_p = tr_pd - np.array([np.trace(m @ g) for g in g_mats])
+    score = 0.5 * (grad - tr_p)  # d loglik / d theta
+    info = np.empty((2, 2))
+    for a in range(2):
+        for c_ in range(2):
+            info[a, c_] = 0.5 * (tr_bdbd[a, c_] - cross[a, c_] - cross[c_, a]
+                                 + np.trace(m @ g_mats[a] @ m @ g_mats[c_]))
+    neg2ll = logdet + ld_x + quad
+    return neg2ll, score, info, {"b": b, "vb": m, "cache": cache}
+
+
+def _fit_reml(ys, xs, ss, start: np.ndarray) -> np.ndarray:
+    """Fisher scoring with step halving, components on the boundary held at 0; a bounded
+    quasi-Newton search (L-BFGS-B) takes over if scoring stalls."""
+    theta = start.copy()
+    f_old, score, info, _ = _reml_parts(theta, ys, xs, ss)
+    for _ in range(200):
+        free = ~((theta <= 0) & (score <= 0))
+        if not free.any():
+            return theta
+        step = np.zeros(2)
+        step[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
+        for _ in range(40):
+            new = np.clip(theta + step, 0, None)
+            f_new, s_new, i_new, _ = _reml_parts(new, ys, xs, ss)
+            if f_new <= f_old + 1e-12 * abs(f_old):
+                break
+            step /= 2
+        else:
+            break
+        done = np.max(np.abs(new - theta)) < 1e-12
+        theta, f_old, score, info = new, f_new, s_new, i_new
+        if done:
+            return theta
+
+    def fun(t):
+        f, g, _, _ = _reml_parts(t, ys, xs, ss)
+        return f, -2 * g
+
+    opt = optimize.minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=[(0, None)] * 2,
+                            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
+    if not opt.success:
+        raise ModelError(f"REML estimation of the variance components did not converge ({opt.message}).")
+    return np.clip(opt.x, 0, None)
+
+
+@dataclass(frozen=True)
+class MultilevelMeta:
+    """Result of :func:`multilevel_meta`: fixed effects, variance components, robust inference."""
+
+    coefficients: pd.DataFrame
+    sigma2_study: float
+    sigma2_es: float
+    qe: float
+    qe_df: int
+    qe_p_value: float
+    qm: float | None
+    qm_df: int
+    qm_p_value: float | None
+    log_likelihood: float
+    rho: float | None
+    n_studies: int
+    n_effects: int
+    ci_level: float
+    _blocks: tuple = field(default=(), repr=False, compare=False)
+
+    @property
+    def estimate(self) -> float:
+        return float(self.coefficients["estimate"].iloc[0])
+
+    @property
+    def std_error(self) -> float:
+        return float(self.coefficients["std_error"].iloc[0])
+
+    def robust(self) -> "RobustInference":
+        """CR2 standard errors, Satterthwaite df and HTZ tests, clustered by study (clubSandwich)."""
+        xs, ws, phis, es = self._blocks
+        b = self.coefficients["estimate"].to_numpy()
+        fit = cr2(list(xs), list(ws), list(phis), list(es), b, list(self.coefficients["term"]))
+        return RobustInference(fit, fit.coef_table(self.ci_level))
+
+    def to_frame(self) -> pd.DataFrame:
+        out = self.coefficients.copy()
+        out.insert(0, "model", "three-level REML" if self.rho is None else f"CHE (rho = {self.rho}) REML")
+        out["sigma2_study"] = self.sigma2_study
+        out["sigma2_es"] = self.sigma2_es
+        out["n_studies"] = self.n_studies
+        out["n_effects"] = self.n_effects
+        return out
+
+    def summary(self) -> str:
+        model = "Three-level" if self.rho is None else f"CHE (rho = {self.rho})"
+        return (f"{model} random-effects meta-analysis, REML: {self.n_studies} studies, {self.n_effects} effect "
+                f"sizes\nsigma^2 study {self.sigma2_study:.4f}, sigma^2 effect size {self.sigma2_es:.4f}; "
+                f"QE({self.qe_df}) = {self.qe:.4f}, p = {self.qe_p_value:.4g}\n"
+                + self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{html.escape(self.summary().splitlines()[0])}</p>"
+                + self.coefficients.to_html(index=False, float_format=lambda x: f"{x:.4f}"))
+
+
+@dataclass(frozen=True)
+class RobustInference:
+    """CR2 coefficient table (``coefficients``) and HTZ ``wald_test`` of a multilevel fit."""
+
+    cr2: CR2
+    coefficients: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.coefficients.copy()
+
+    def wald_test(self, constraints) -> pd.DataFrame:
+        return self.cr2.wald_test(constraints)
+
+    def _repr_html_(self) -> str:
+        return self.coefficients.to_html(index=False, float_format=lambda x: f"{x:.4f}")
+
+
+def multilevel_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: Any = None, *,
+                    rho: float | None = None, ci_level: float = 0.95) -> MultilevelMeta:
+    """Three-level random-effects meta-analysis / meta-regression by REML.
+
+    Parameters
+    ----------
+    data : one row per effect size.
+    yi, vi, study : columns of effect sizes, sampling variances and the study id.
+    moderators : column name(s) (an intercept is added) or None.
+    rho : None for independent sampling errors (metafor ``rma.mv(yi, vi, random = ~ 1 | study/es)``);
+        a number in [0, 1) for the CHE working model with that within-study correlation of the
+        sampling errors (``rma.mv(yi, V = impute_covariance_matrix(vi, study, r = rho), ...)``).
+
+    See the module docstring; call ``.robust()`` for CR2 inference.
+    """
+    ci_level = check_level(ci_level)
+    if rho is not None and not 0 <= rho < 1:
+        raise InputError(f"`rho` must be in [0, 1), got {rho!r}.")
+    y, v, codes, _ = _dependent_inputs(data, yi, vi, study)
+    X, names = _design(moderators, data, len(y))
+    n, p = X.shape
+    n_st = int(codes.max()) + 1
+    if n - p < 2:
+        raise InputError(f"{n} effect sizes are too few for {p} coefficient(s) and two variance components.")
+    blocks = _blocks(codes, n_st)
+    ys = [y[ix] for ix in blocks]
+    xs = [X[ix] for ix in blocks]
+    r = 0.0 if rho is None else rho
+    ss = []
+    for ix in blocks:
+        sd = np.sqrt(v[ix])
+        s = r * np.outer(sd, sd)
+        np.fill_diagonal(s, v[ix])
+        ss.append(s)
+
+    theta = _fit_reml(ys, xs, ss, start=np.full(2, max(float(np.var(y)) - float(np.mean(v)), 0.01) / 2))
+    neg2ll, _, _, parts = _reml_parts(theta, ys, xs, ss)
+    b, vb = parts["b"], parts["vb"]
+    se = np.sqrt(np.diag(vb))
+    z = b / se
+    crit = stats.norm.ppf(0.5 + ci_level / 2)
+    coef = pd.DataFrame({"term": names, "estimate": b, "std_error": se, "statistic": z,
+                         "p_value": 2 * stats.norm.sf(np.abs(z)), "ci_low": b - crit * se, "ci_high": b + crit * se})
+    # QE: residual heterogeneity of the fixed-effects fit with weights S^-1 (metafor rma.mv)
+    s_inv = [np.linalg.inv(s) for s in ss]
+    a = sum(xj.T @ si @ xj for xj, si in zip(xs, s_inv))
+    b0 = np.linalg.solve(a, sum(xj.T @ si @ yj for xj, si, yj in zip(xs, s_inv, ys)))
+    qe = float(sum((yj - xj @ b0) @ si @ (yj - xj @ b0) for xj, si, yj in zip(xs, s_inv, ys)))
+    qm = qm_p = None
+    if p > 1:
+        qm = float(b[1:] @ np.linalg.solve(vb[1:, 1:], b[1:]))
+        qm_p = float(stats.chi2.sf(qm, p - 1))
+    # REML log-likelihood as metafor reports it (with the constants)
+    loglik = -0.5 * (neg2ll + (n - p) * math.log(2 * math.pi) - np.linalg.slogdet(X.T @ X)[1])
+    sig = [binv for binv, _ in parts["cache"]]
+    resid = [yj - xj @ b for yj, xj in zip(ys, xs)]
+    phis = [np.linalg.inv(w) for w in sig]
+    return MultilevelMeta(coef, float(theta[0]), float(theta[1]), qe, n - p, float(stats.chi2.sf(qe, n - p)), qm,
+                          p - 1, qm_p, float(loglik), rho, n_st, n, ci_level,
+                          (tuple(xs), tuple(sig), tuple(phis), tuple(resid)))
