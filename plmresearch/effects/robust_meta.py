@@ -132,7 +132,7 @@ class RobustMeta:
 
 
 def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: Any = None, *, weights: str = "CE",
-                rho: float = 0.8, small: bool = True, ci_level: float = 0.95) -> RobustMeta:
+                rho: float = 0.8, small: bool = True, intercept: bool = True, ci_level: float = 0.95) -> RobustMeta:
     """RVE meta-analysis (intercept only) or meta-regression of dependent effect sizes.
 
     Parameters
@@ -140,6 +140,8 @@ def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: An
     data : DataFrame with one row per effect size.
     yi, vi, study : columns of effect sizes, sampling variances and the study (cluster) id.
     moderators : column name(s) of ``data`` (an intercept is added), or None.
+    intercept : False drops the intercept (R ``y ~ 0 + ...``): with indicator moderators each
+        coefficient is then the average effect of its category.
     weights : {"CE", "HE"}
         Correlated effects (robumeta ``modelweights = "CORR"``) or hierarchical effects ("HIER").
     rho : assumed correlation between effect sizes of a study (CE only; robumeta default 0.8).
@@ -155,6 +157,12 @@ def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: An
         raise InputError(f"`rho` must be between 0 and 1, got {rho!r}.")
     y, v, codes, _ = _dependent_inputs(data, yi, vi, study)
     X, names = _design(moderators, data, len(y))
+    if not intercept:
+        if X.shape[1] == 1:
+            raise InputError("A model without intercept needs at least one moderator.")
+        X, names = X[:, 1:], names[1:]
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            raise InputError("The moderators are collinear; drop redundant ones.")
     n_es, p = X.shape
     n_st = int(codes.max()) + 1
     if n_st <= p:
