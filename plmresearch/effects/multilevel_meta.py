@@ -33,66 +33,86 @@ from plmresearch.effects.robust_meta import _blocks, _dependent_inputs
 from plmresearch.errors import InputError, ModelError
 
 
-def _reml_parts(theta: np.ndarray, ys, xs, ss) -> tuple[float, np.ndarray, np.ndarray, dict]:
-    """-2 * restricted log-likelihood (without constant), its gradient and Fisher information."""
+def _group_blocks(ys, xs, ss) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Stack the study blocks by size: (indices, Y m x n, X m x n x p, S m x n x n) per block size."""
+    sizes = np.array([len(y) for y in ys])
+    out = []
+    for n in np.unique(sizes):
+        idx = np.flatnonzero(sizes == n)
+        out.append((idx, np.stack([ys[i] for i in idx]), np.stack([xs[i] for i in idx]),
+                    np.stack([ss[i] for i in idx])))
+    return out
+
+
+def _reml_parts(theta: np.ndarray, groups) -> tuple[float, np.ndarray, np.ndarray, dict]:
+    """-2 * restricted log-likelihood (without constants), its score and Fisher information.
+
+    Blockwise with ``P_jk = δ_jk B_j - F_j M F_k'`` (``B_j = Σ_j⁻¹``, ``F_j = B_j X_j``,
+    ``M = (Σ X_j'B_jX_j)⁻¹``); the derivative matrices are ``J`` (study) and ``I`` (effect size).
+    """
     s_study, s_es = theta
-    p = xs[0].shape[1]
+    p = groups[0][2].shape[2]
     logdet = 0.0
     xbx = np.zeros((p, p))
     xby = np.zeros(p)
-    cache = []
-    for yj, xj, sj in zip(ys, xs, ss):
-        n = len(yj)
-        sig = sj + s_study * np.ones((n, n)) + s_es * np.eye(n)
-        c = np.linalg.cholesky(sig)
-        binv = np.linalg.inv(sig)
-        logdet += 2 * np.sum(np.log(np.diag(c)))
-        fj = binv @ xj
-        xbx += xj.T @ fj
-        xby += fj.T @ yj
-        cache.append((binv, fj))
+    inv = []
+    for _, y, x, s in groups:
+        n = y.shape[1]
+        sig = s + s_study * np.ones((n, n)) + s_es * np.eye(n)
+        sign, ld = np.linalg.slogdet(sig)
+        logdet += float(ld.sum())
+        b = np.linalg.inv(sig)
+        f = b @ x
+        xbx += np.einsum("mnp,mnq->pq", x, f)
+        xby += np.einsum("mnp,mn->p", f, y)
+        inv.append((b, f))
     m = np.linalg.inv(xbx)
-    b = m @ xby
-    sign, ld_x = np.linalg.slogdet(xbx)
+    beta = m @ xby
+    ld_x = np.linalg.slogdet(xbx)[1]
     quad = 0.0
-    grad = np.zeros(2)
-    # tr(P D), y'P D P y and tr(P D_r P D_s) blockwise with P_jk = δ_jk B_j - F_j M F_k'
-    g_mats = [np.zeros((p, p)), np.zeros((p, p))]
-    tr_pd = np.zeros(2)
+    ypdpy = np.zeros(2)
+    tr_bd = np.zeros(2)
+    g_mats = np.zeros((2, p, p))
     tr_bdbd = np.zeros((2, 2))
     cross = np.zeros((2, 2))
-    for (binv, fj), yj, xj in zip(cache, ys, xs):
-        n = len(yj)
-        r = yj - xj @ b
-        py = binv @ r
-        quad += r @ py
-        ones = np.ones(n)
-        d_list = [np.outer(ones, ones), np.eye(n)]
-        bd = [binv @ d for d in d_list]
-        fdf = [fj.T @ d @ fj for d in d_list]
-        for a in range(2):
-            tr_pd[a] += np.trace(bd[a])
-            g_mats[a] += fdf[a]
-            grad[a] += py @ d_list[a] @ py
-            for c_ in range(2):
-                tr_bdbd[a, c_] += np.sum(bd[a] * bd[c_].T)
-                cross[a, c_] += np.trace(m @ fj.T @ d_list[a] @ bd[c_] @ fj)
-    tr_p = tr_pd - np.array([np.trace(m @ g) for g in g_mats])
-    score = 0.5 * (grad - tr_p)  # d loglik / d theta
+    for (_, y, x, _), (b, f) in zip(groups, inv):
+        r = y - x @ beta
+        py = np.einsum("mij,mj->mi", b, r)
+        quad += float(np.sum(r * py))
+        ypdpy += [float(np.sum(py.sum(axis=1) ** 2)), float(np.sum(py * py))]
+        bj = b.sum(axis=2)  # B J = row sums broadcast; tr(B J) = 1'B1
+        tr_bd += [float(b.sum()), float(np.trace(b, axis1=1, axis2=2).sum())]
+        fs = f.sum(axis=1)  # 1'F  (m x p)
+        g_mats[0] += fs.T @ fs
+        g_mats[1] += np.einsum("mnp,mnq->pq", f, f)
+        # tr(B D_a B D_c): a = c = J: (1'B1)^2; J, I: 1'BB1; I, I: tr(BB)
+        one_b_one = b.sum(axis=(1, 2))
+        tr_bdbd[0, 0] += float(np.sum(one_b_one**2))
+        v = float(np.sum(bj**2))
+        tr_bdbd[0, 1] += v
+        tr_bdbd[1, 0] += v
+        tr_bdbd[1, 1] += float(np.sum(b * b))
+        # cross[a, c] = Σ tr(M F' D_a B D_c F)
+        bf = b @ f  # B F
+        bfs = bf.sum(axis=1)  # 1'B F
+        cross[0, 0] += float(np.einsum("pq,mq,m,mp->", m, fs, one_b_one, fs))  # F'J B J F = (1'F)'(1'B1)(1'F)
+        cross[0, 1] += float(np.einsum("pq,mq,mp->", m, fs, bfs))  # F'J B F = (1'F)'(1'BF)
+        cross[1, 0] += float(np.einsum("pq,mq,mp->", m, np.einsum("mn,mnp->mp", bj, f), fs))  # F'B J F
+        cross[1, 1] += float(np.einsum("pq,mnq,mnp->", m, f, bf))  # F'B F
+    tr_p = tr_bd - np.array([np.trace(m @ g) for g in g_mats])
+    score = 0.5 * (ypdpy - tr_p)
     info = np.empty((2, 2))
     for a in range(2):
-        for c_ in range(2):
-            info[a, c_] = 0.5 * (tr_bdbd[a, c_] - cross[a, c_] - cross[c_, a]
-                                 + np.trace(m @ g_mats[a] @ m @ g_mats[c_]))
-    neg2ll = logdet + ld_x + quad
-    return neg2ll, score, info, {"b": b, "vb": m, "cache": cache}
+        for c in range(2):
+            info[a, c] = 0.5 * (tr_bdbd[a, c] - cross[a, c] - cross[c, a] + np.trace(m @ g_mats[a] @ m @ g_mats[c]))
+    return logdet + ld_x + quad, score, info, {"b": beta, "vb": m, "inv": inv}
 
 
-def _fit_reml(ys, xs, ss, start: np.ndarray) -> np.ndarray:
+def _fit_reml(groups, start: np.ndarray) -> np.ndarray:
     """Fisher scoring with step halving, components on the boundary held at 0; a bounded
     quasi-Newton search (L-BFGS-B) takes over if scoring stalls."""
     theta = start.copy()
-    f_old, score, info, _ = _reml_parts(theta, ys, xs, ss)
+    f_old, score, info, _ = _reml_parts(theta, groups)
     for _ in range(200):
         free = ~((theta <= 0) & (score <= 0))
         if not free.any():
@@ -101,7 +121,7 @@ def _fit_reml(ys, xs, ss, start: np.ndarray) -> np.ndarray:
         step[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
         for _ in range(40):
             new = np.clip(theta + step, 0, None)
-            f_new, s_new, i_new, _ = _reml_parts(new, ys, xs, ss)
+            f_new, s_new, i_new, _ = _reml_parts(new, groups)
             if f_new <= f_old + 1e-12 * abs(f_old):
                 break
             step /= 2
@@ -113,7 +133,7 @@ def _fit_reml(ys, xs, ss, start: np.ndarray) -> np.ndarray:
             return theta
 
     def fun(t):
-        f, g, _, _ = _reml_parts(t, ys, xs, ss)
+        f, g, _, _ = _reml_parts(t, groups)
         return f, -2 * g
 
     opt = optimize.minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=[(0, None)] * 2,
@@ -234,8 +254,9 @@ def multilevel_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators
         np.fill_diagonal(s, v[ix])
         ss.append(s)
 
-    theta = _fit_reml(ys, xs, ss, start=np.full(2, max(float(np.var(y)) - float(np.mean(v)), 0.01) / 2))
-    neg2ll, _, _, parts = _reml_parts(theta, ys, xs, ss)
+    groups = _group_blocks(ys, xs, ss)
+    theta = _fit_reml(groups, start=np.full(2, max(float(np.var(y)) - float(np.mean(v)), 0.01) / 2))
+    neg2ll, _, _, parts = _reml_parts(theta, groups)
     b, vb = parts["b"], parts["vb"]
     se = np.sqrt(np.diag(vb))
     z = b / se
@@ -253,7 +274,10 @@ def multilevel_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators
         qm_p = float(stats.chi2.sf(qm, p - 1))
     # REML log-likelihood as metafor reports it (with the constants)
     loglik = -0.5 * (neg2ll + (n - p) * math.log(2 * math.pi) - np.linalg.slogdet(X.T @ X)[1])
-    sig = [binv for binv, _ in parts["cache"]]
+    sig: list = [None] * n_st
+    for (idx, *_), (b_inv, _) in zip(groups, parts["inv"]):
+        for j, i in enumerate(idx):
+            sig[i] = b_inv[j]
     resid = [yj - xj @ b for yj, xj in zip(ys, xs)]
     phis = [np.linalg.inv(w) for w in sig]
     return MultilevelMeta(coef, float(theta[0]), float(theta[1]), qe, n - p, float(stats.chi2.sf(qe, n - p)), qm,
