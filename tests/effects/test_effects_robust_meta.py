@@ -103,6 +103,17 @@ def test_rve_hierarchical_equals_robumeta(post, cai):
     assert r.tau2 == pytest.approx(0.0143476606, abs=1e-9)
 
 
+def test_rve_hierarchical_with_positive_omega2_equals_robumeta(post):
+    """[RUN] robu(Effectsize_g ~ Incentives, post[post$Peer_assisted == 1 | post$Medium_group == 1, ],
+    modelweights = "HIER", small = TRUE): tau.sq 0.0439324483, omega.sq 0.0067137122."""
+    pm = post[(post["peer_assisted"] == 1) | (post["medium_group"] == 1)]
+    r = robust_meta(pm, "effectsize_g", "vi", "study_id", ["incentives"], weights="HE")
+    _check(r.coefficients, [
+        (0.2470352904, 0.0381480892, 21.2711135239, 0.1677635197, 0.3263070611, 0.0000019175),
+        (0.2604606983, 0.2227786833, 3.2988225783, -0.4135374370, 0.9344588336, 0.3198351438)])
+    assert (r.tau2, r.omega2) == pytest.approx((0.0439324483, 0.0067137122), abs=1e-9)
+
+
 def test_three_level_reml_equals_metafor(post, cai):
     """[RUN] rma.mv(Effectsize_g, vi, mods = ~ CAI + Small_group, random = ~ 1 | Study_ID/es_id, data = post,
     method = "REML"): b, se, ci; sigma2 0.0604448867 0.0114785549; QE 3017.1669124064; QM 22.0714059324;

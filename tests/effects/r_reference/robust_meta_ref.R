@@ -49,3 +49,7 @@ p(m$b, m$se); p(m$sigma2, m$QE)
 ct <- coef_test(m, vcov = "CR2", cluster = post$Study_ID); p(ct$SE, ct$df_Satt, ct$p_Satt)
 ci <- conf_int(m, vcov = "CR2", cluster = post$Study_ID); p(ci$CI_L, ci$CI_U)
 w <- Wald_test(m, constraints = constrain_zero(2:3), vcov = "CR2", cluster = post$Study_ID, test = "HTZ"); p(w$Fstat, w$df_num, w$df_denom, w$p_val)
+cat("## HIER with omega.sq > 0: robu(Effectsize_g ~ Incentives, post[post$Peer_assisted == 1 | post$Medium_group == 1, ], modelweights = 'HIER', small = TRUE)\n")
+pm <- post[post$Peer_assisted == 1 | post$Medium_group == 1, ]
+f <- robu(Effectsize_g ~ Incentives, data = pm, studynum = Study_ID, var.eff.size = vi, modelweights = "HIER", small = TRUE)
+show_robu(f); p(f$mod_info$tau.sq, f$mod_info$omega.sq)
