@@ -19,7 +19,8 @@ from plmresearch.errors import InputError
 
 
 def orchard_plot(data: pd.DataFrame, yi: str, vi: str, groups: Mapping[str, str], fits: Mapping[str, RobustMeta], *,
-                 ax=None, xlabel: str = "Effect size (Hedges' g)", random_seed: int = 0, figsize=None):
+                 ax=None, xlabel: str = "Effect size (Hedges' g)", xlim: tuple[float, float] = (-1.5, 2.5),
+                 random_seed: int = 0, figsize=None):
     """Orchard plot.
 
     Parameters
@@ -28,6 +29,7 @@ def orchard_plot(data: pd.DataFrame, yi: str, vi: str, groups: Mapping[str, str]
     yi, vi : effect-size and variance columns.
     groups : label -> 0/1 indicator column of ``data`` (an effect size may belong to several groups).
     fits : label -> the :class:`RobustMeta` (intercept-only) fitted to that group's effect sizes.
+    xlim : axis range; effect sizes outside it are counted in the axis label, not drawn.
     """
     missing = [g for g in groups if g not in fits]
     if missing:
@@ -61,6 +63,8 @@ def orchard_plot(data: pd.DataFrame, yi: str, vi: str, groups: Mapping[str, str]
     ax.axvline(0, color="grey", lw=0.8, ls="--")
     ax.set_yticks(range(len(labels)), labels)
     ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_xlim(-1.5, 2.5)
+    shown = data[data[list(groups.values())].eq(1).any(axis=1)][yi]
+    outside = int(((shown < xlim[0]) | (shown > xlim[1])).sum())
+    ax.set_xlabel(xlabel + (f"  ({outside} effect size(s) outside the axis not drawn)" if outside else ""))
+    ax.set_xlim(*xlim)
     return fig
