@@ -17,7 +17,6 @@ weights (clubSandwich ``coef_test(fit, vcov = "CR2")``, ``Wald_test(..., test = 
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.effects.robust_meta import _blocks, _dependent_inputs
 from plmresearch.errors import InputError, ModelError
+from plmresearch.results import Result
 
 
 def _group_blocks(ys, xs, ss) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -144,7 +144,7 @@ def _fit_reml(groups, start: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class MultilevelMeta:
+class MultilevelMeta(Result):
     """Result of :func:`multilevel_meta`: fixed effects, variance components, robust inference."""
 
     coefficients: pd.DataFrame
@@ -187,23 +187,19 @@ class MultilevelMeta:
         out["n_effects"] = self.n_effects
         return out
 
-    def summary(self) -> str:
+    def _title(self) -> str:
         model = "Three-level" if self.rho is None else f"CHE (rho = {self.rho})"
-        return (f"{model} random-effects meta-analysis, REML: {self.n_studies} studies, {self.n_effects} effect "
-                f"sizes\nsigma^2 study {self.sigma2_study:.4f}, sigma^2 effect size {self.sigma2_es:.4f}; "
-                f"QE({self.qe_df}) = {self.qe:.4f}, p = {self.qe_p_value:.4g}\n"
-                + self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        return f"{model} random-effects meta-analysis, REML"
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return (f"<p>{html.escape(self.summary().splitlines()[0])}</p>"
-                + self.coefficients.to_html(index=False, float_format=lambda x: f"{x:.4f}"))
+    def _summary_lines(self) -> list[str]:
+        return [f"{self._title()}: {self.n_studies} studies, {self.n_effects} effect sizes",
+                f"sigma^2 study {self.sigma2_study:.4f}, sigma^2 effect size {self.sigma2_es:.4f}; "
+                f"QE({self.qe_df}) = {self.qe:.4f}, p = {self.qe_p_value:.4g}",
+                self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
 
 
 @dataclass(frozen=True)
-class RobustInference:
+class RobustInference(Result):
     """CR2 coefficient table (``coefficients``) and HTZ ``wald_test`` of a multilevel fit."""
 
     cr2: CR2
@@ -213,10 +209,14 @@ class RobustInference:
         return self.coefficients.copy()
 
     def wald_test(self, constraints) -> pd.DataFrame:
+        """HTZ test that the named coefficients (or ``C β``) are all 0 (clubSandwich ``Wald_test``)."""
         return self.cr2.wald_test(constraints)
 
-    def _repr_html_(self) -> str:
-        return self.coefficients.to_html(index=False, float_format=lambda x: f"{x:.4f}")
+    def _title(self) -> str:
+        return f"CR2 cluster-robust inference ({self.cr2.n_clusters} studies, Satterthwaite df)"
+
+    def _summary_lines(self) -> list[str]:
+        return [self._title(), self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
 
 
 def multilevel_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: Any = None, *,

@@ -22,7 +22,6 @@ give the same numbers for a ``robu`` fit.
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ from plmresearch.effects._common import check_choice, check_level
 from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.errors import InputError
+from plmresearch.results import Result
 from plmresearch.validation import require_columns
 
 WEIGHTS = ("CE", "HE")
@@ -69,7 +69,7 @@ def _blocks(codes: np.ndarray, n: int) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class RobustMeta:
+class RobustMeta(Result):
     """Result of :func:`robust_meta`: coefficients with robust SEs, small-sample df, and τ² (ω²)."""
 
     coefficients: pd.DataFrame
@@ -110,25 +110,20 @@ class RobustMeta:
             raise InputError("The HTZ test needs the small-sample (CR2) fit: call robust_meta(..., small=True).")
         return self.cr2.wald_test(constraints)
 
-    def summary(self) -> str:
+    def _title(self) -> str:
+        kind = "correlated" if self.weights == "CE" else "hierarchical"
+        return f"RVE meta-{'analysis' if len(self.coefficients) == 1 else 'regression'} ({kind} effects)"
+
+    def _summary_lines(self) -> list[str]:
         het = f"tau^2 = {self.tau2:.4f}"
         if self.omega2 is not None:
             het += f", omega^2 = {self.omega2:.4f}"
         if self.i2 is not None:
             het += f", I^2 = {self.i2:.2f}%"
-        head = (f"RVE meta-{'analysis' if len(self.coefficients) == 1 else 'regression'} "
-                f"({'correlated' if self.weights == 'CE' else 'hierarchical'} effects"
-                f"{f', rho = {self.rho}' if self.rho is not None else ''}"
-                f"{', small-sample corrected' if self.small else ''}): "
+        head = (f"{self._title()}{f', rho = {self.rho}' if self.rho is not None else ''}"
+                f"{', small-sample corrected (CR2, Satterthwaite df)' if self.small else ''}: "
                 f"{self.n_studies} studies, {self.n_effects} effect sizes; {het}")
-        return head + "\n" + self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}")
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return (f"<p>{html.escape(self.summary().splitlines()[0])}</p>"
-                + self.coefficients.to_html(index=False, float_format=lambda x: f"{x:.4f}"))
+        return [head, self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
 
 
 def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: Any = None, *, weights: str = "CE",

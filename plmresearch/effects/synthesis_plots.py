@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from plmresearch._plotting import figure_axes
 from plmresearch.effects.robust_meta import RobustMeta
 from plmresearch.errors import InputError
 
@@ -37,13 +38,7 @@ def orchard_plot(data: pd.DataFrame, yi: str, vi: str, groups: Mapping[str, str]
     for col in list(groups.values()) + [yi, vi]:
         if col not in data.columns:
             raise InputError(f"Column {col!r} is not in the data.")
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=figsize or (7.5, 0.55 * len(groups) + 1.5), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, figsize or (7.5, 0.55 * len(groups) + 1.5))
     rng = np.random.default_rng(random_seed)
     labels = list(groups)
     for row, label in enumerate(labels):

@@ -29,8 +29,12 @@ def test_orchard_plot(toy):
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
     fig2 = Figure()
     ax2 = fig2.add_subplot()
     assert orchard_plot(toy, "g", "v", {"A": "a"}, fits, ax=ax2) is fig2
+    assert plt.get_fignums() == []  # pyplot state untouched (plmresearch._plotting convention)
     with pytest.raises(InputError, match="'C'"):
         orchard_plot(toy, "g", "v", {"C": "a"}, fits)
