@@ -239,6 +239,23 @@ def load_assistments_2009() -> pd.DataFrame:
     return pd.concat([train, test], ignore_index=True)
 
 
+def load_dietrichson2021() -> pd.DataFrame:
+    """Dietrichson et al. (2021) Campbell review of K-6 interventions: 1,334 effect sizes from 195 studies.
+
+    Read from the VIVECampbell ``.RData`` with pyreadr; column names lower-cased, values as published.
+    """
+    import pyreadr
+
+    path = fetch_file("dietrichson2021", "Dietrichson2021_data.RData")
+    frames = pyreadr.read_r(str(path))
+    if "Dietrichson2021_data" not in frames:
+        raise DatasetError(f"{path} does not hold the object Dietrichson2021_data (found {list(frames)}).")
+    d = frames["Dietrichson2021_data"].copy()
+    d.columns = [c.lower() for c in d.columns]
+    d["study_id"] = d["study_id"].astype("string")
+    return d
+
+
 LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "star": load_star,
     "star_long": load_star_long,
@@ -249,4 +266,5 @@ LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "reading_methods": load_reading_methods,
     "assistments_mastery_ab": load_assistments_mastery_ab,
     "assistments_2009": load_assistments_2009,
+    "dietrichson2021": load_dietrichson2021,
 }

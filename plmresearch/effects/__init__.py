@@ -33,6 +33,32 @@ from plmresearch.effects.binary import (
 )
 from plmresearch.effects.interpret import Interpretation, interpret
 from plmresearch.effects.meta import MetaAnalysis, MetaRegression, egger_test, meta_analysis, meta_regression
+from plmresearch.effects.escalc import (
+    cles_from_d,
+    correlation,
+    d_from_f_total,
+    d_from_t_total,
+    d_to_eta2,
+    eta2_to_d,
+    fisher_z,
+    ft_proportion,
+    log_ratio_of_means,
+    log_risk_ratio,
+    logit_proportion,
+    mean_difference,
+    z_to_r,
+)
+from plmresearch.effects.meta_tools import (
+    blup,
+    heterogeneity_ci,
+    influence_diagnostics,
+    leave_one_out,
+    predict_meta,
+    rank_correlation_test,
+    trim_and_fill,
+)
+from plmresearch.effects.multilevel_meta import MultilevelMeta, multilevel_meta
+from plmresearch.effects.robust_meta import RobustMeta, robust_meta
 from plmresearch.effects.plots import forest_plot, funnel_plot, power_curve_plot
 from plmresearch.effects.power import (
     PowerResult,
@@ -88,6 +114,30 @@ from plmresearch.effects.wwc import (
 )
 
 __all__ = [
+    "MultilevelMeta",
+    "RobustMeta",
+    "blup",
+    "cles_from_d",
+    "correlation",
+    "d_from_f_total",
+    "d_from_t_total",
+    "d_to_eta2",
+    "eta2_to_d",
+    "fisher_z",
+    "ft_proportion",
+    "heterogeneity_ci",
+    "influence_diagnostics",
+    "leave_one_out",
+    "log_ratio_of_means",
+    "log_risk_ratio",
+    "logit_proportion",
+    "mean_difference",
+    "multilevel_meta",
+    "predict_meta",
+    "rank_correlation_test",
+    "robust_meta",
+    "trim_and_fill",
+    "z_to_r",
     "WWC_DEFAULT_ICC",
     "AttritionResult",
     "ClusteringCorrection",

@@ -27,7 +27,7 @@ from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Record, Result
 from plmresearch.validation import array_1d, require_columns, same_length
 
-METHODS = ("FE", "DL", "REML", "PM")
+METHODS = ("FE", "DL", "REML", "PM", "ML", "HE", "SJ", "HS", "EB")
 TESTS = ("z", "knha")
 
 
@@ -128,15 +128,31 @@ def _tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str) -> tuple[flo
             if hi > 1e12:
                 raise ModelError("Paule-Mandel estimator did not find a root for tau^2.")
         return float(optimize.brentq(gen_q, 0.0, hi, xtol=1e-14, rtol=1e-14)), 0
-    # REML by Fisher scoring (metafor rma.uni), started at the Hedges (HE) estimate:
-    # tau2 += (y'PPy - tr(P)) / tr(PP), halving steps that would go below 0.
+    if method == "HS":  # Hunter & Schmidt: (Q - k) / sum(w)
+        py, _, _ = _p_stats(X, 1 / v, y)
+        return max(0.0, (float(y @ py) - k) / float(np.sum(1 / v))), 0
+    if method == "SJ":  # Sidik & Jonkman (2005), started at the variance of y (metafor rma.uni)
+        t0 = float(np.var(y))
+        py, _, _ = _p_stats(X, 1 / (v + t0), y)
+        return t0 * float(y @ py) / (k - p), 0
+    # HE (Hedges 1983, OLS residuals) is also the start of ML, REML and EB (metafor rma.uni)
     ols_inv = np.linalg.inv(X.T @ X)
     resid = y - X @ (ols_inv @ (X.T @ y))
     tr_pv = float(v.sum() - np.trace(ols_inv @ ((X.T * v) @ X)))
     t2 = max(0.0, (float(resid @ resid) - tr_pv) / (k - p))
+    if method == "HE":
+        return t2, 0
+    # Fisher scoring (metafor rma.uni), halving steps that would go below 0:
+    # REML tau2 += (y'PPy - tr(P)) / tr(PP); ML (y'PPy - sum w) / sum w^2; EB (k/(k-p) y'Py - k) / sum w.
     for it in range(1, 1001):
-        py, tr_p, tr_pp = _p_stats(X, 1 / (v + t2), y)
-        adj = (float(py @ py) - tr_p) / tr_pp
+        w = 1 / (v + t2)
+        py, tr_p, tr_pp = _p_stats(X, w, y)
+        if method == "ML":
+            adj = (float(py @ py) - float(w.sum())) / float(np.sum(w**2))
+        elif method == "EB":
+            adj = (float(y @ py) * k / (k - p) - k) / float(w.sum())
+        else:
+            adj = (float(py @ py) - tr_p) / tr_pp
         while t2 + adj < 0:
             adj /= 2
             if abs(adj) < 1e-15:
@@ -145,7 +161,40 @@ def _tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str) -> tuple[flo
         t2 += adj
         if abs(adj) < 1e-12:
             return max(0.0, t2), it
-    raise ModelError("REML estimation of tau^2 did not converge in 1000 iterations.")
+    raise ModelError(f"{method} estimation of tau^2 did not converge in 1000 iterations.")
+
+
+def _se_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, tau2: float) -> float:
+    """Standard error of tau^2 as metafor 3.8 ``rma.uni`` reports it (``se.tau2``), per estimator."""
+    k, p = X.shape
+    t = max(tau2, 0.0)
+
+    def p_mat(w):
+        xw = X.T * w
+        return np.diag(w) - xw.T @ np.linalg.inv(xw @ X) @ xw
+
+    if method == "FE":
+        return float("nan")
+    if method in ("HS", "DL"):
+        pm = p_mat(1 / v)
+        denom = float(np.sum(1 / v)) if method == "HS" else float(np.trace(pm))
+        return math.sqrt((2 * (k - p) + 4 * t * np.trace(pm) + 2 * t**2 * np.sum(pm * pm)) / denom**2)
+    if method == "HE":
+        pv = (np.eye(k) - X @ np.linalg.inv(X.T @ X) @ X.T) * v
+        return math.sqrt((2 * np.sum(pv * pv.T) + 4 * t * np.trace(pv) + 2 * t**2 * (k - p)) / (k - p) ** 2)
+    if method == "SJ":
+        t0 = float(np.var(y))
+        pm = p_mat(1 / (v + t0))
+        pv = pm * v
+        return math.sqrt(t0**2 / (k - p) ** 2 * (2 * np.sum(pv * pv.T) + 4 * t * np.sum(pv * pm)
+                                                   + 2 * t**2 * np.sum(pm * pm)))
+    w = 1 / (v + tau2)
+    if method == "ML":
+        return math.sqrt(2 / float(np.sum(w**2)))
+    if method == "REML":
+        pm = p_mat(w)
+        return math.sqrt(2 / float(np.sum(pm * pm)))
+    return math.sqrt(2 * k**2 / (k - p) / float(w.sum()) ** 2)  # EB, PM
 
 
 @dataclass(frozen=True)
@@ -229,6 +278,7 @@ class MetaAnalysis(Record):
     ci_level: float
     k: int
     df: float | None = None
+    se_tau2: float = float("nan")
     yi: np.ndarray = field(default=None, repr=False, compare=False)
     vi: np.ndarray = field(default=None, repr=False, compare=False)
     labels: tuple[str, ...] = field(default=(), repr=False, compare=False)
@@ -286,6 +336,10 @@ class MetaRegression(Result):
     test: str
     ci_level: float
     k: int
+    r2: float = float("nan")
+    se_tau2: float = float("nan")
+    vb: np.ndarray = field(default=None, repr=False, compare=False)
+    crit: float = field(default=float("nan"), repr=False, compare=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.coefficients.copy()
@@ -317,8 +371,9 @@ def meta_analysis(yi: Any, vi: Any, method: str = "REML", test: str = "z", *, da
     Parameters
     ----------
     yi, vi : array-like, or column names of ``data``
-    method : {"FE", "DL", "REML", "PM"}
-        Fixed effect, or the between-study variance estimator of a random-effects model.
+    method : {"FE", "DL", "REML", "PM", "ML", "HE", "SJ", "HS", "EB"}
+        Fixed effect, or the between-study variance estimator of a random-effects model
+        (metafor's names: maximum likelihood, Hedges, Sidik-Jonkman, Hunter-Schmidt, empirical Bayes).
     test : {"z", "knha"}
         Normal-theory inference, or the Hartung-Knapp(-Sidik-Jonkman) adjustment.
     labels : study labels (or a column of ``data``), used by the plots.
@@ -341,7 +396,8 @@ def meta_analysis(yi: Any, vi: Any, method: str = "REML", test: str = "z", *, da
         estimate=est, std_error=se, ci_low=est - f.crit * se, ci_high=est + f.crit * se, statistic=stat,
         p_value=p, tau2=f.tau2, i2=f.i2, h2=f.h2, q=f.qe, q_df=f.qe_df,
         q_p_value=float(stats.chi2.sf(f.qe, f.qe_df)), pi_low=pi_lo, pi_high=pi_hi, method=method, test=test,
-        ci_level=ci_level, k=k, df=f.dist_df, yi=y, vi=v, labels=tuple(labs), weights=f.weights,
+        ci_level=ci_level, k=k, df=f.dist_df, se_tau2=_se_tau2(y, v, np.ones((k, 1)), method, f.tau2), yi=y, vi=v,
+        labels=tuple(labs), weights=f.weights,
     )
 
 
@@ -374,8 +430,12 @@ def meta_regression(yi: Any, vi: Any, moderators: Any, method: str = "REML", tes
         qm_p = float(stats.f.sf(qm, m, k - p))
     else:
         qm_p = float(stats.chi2.sf(qm, m))
+    r2 = float("nan")
+    if method != "FE":  # pseudo-R^2: share of tau^2 the moderators account for (Raudenbush 2009; metafor R2)
+        tau2_re, _ = _tau2(y, v, np.ones((k, 1)), method)
+        r2 = max(0.0, 100 * (tau2_re - f.tau2) / tau2_re) if tau2_re > 0 else float("nan")
     return MetaRegression(coef, f.tau2, f.i2, f.h2, f.qe, f.qe_df, float(stats.chi2.sf(f.qe, f.qe_df)), qm, m, qm_p,
-                          method, test, ci_level, k)
+                          method, test, ci_level, k, r2, _se_tau2(y, v, X, method, f.tau2), f.vb, f.crit)
 
 
 def egger_test(yi: Any, vi: Any, model: str = "rma", method: str = "REML") -> pd.DataFrame:

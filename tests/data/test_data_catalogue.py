@@ -12,7 +12,7 @@ from plmresearch.errors import PlmError, UnknownDatasetError
 
 EXPECTED = {
     "star", "star_long", "hsb", "eight_schools", "london_exam", "sustaining_effects",
-    "reading_methods", "assistments_mastery_ab", "assistments_2009",
+    "reading_methods", "assistments_mastery_ab", "assistments_2009", "dietrichson2021",
 }
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 

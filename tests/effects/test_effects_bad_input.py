@@ -64,7 +64,7 @@ TABLE = pd.DataFrame({"overall": [0, 10, 20], "cautious": [5.0, 5.0, 4.0], "opti
         (lambda: meta_analysis([0.1, 0.2], [0.01, -0.02]), ["vi", "-0.02"]),
         (lambda: meta_analysis([0.1, 0.2, 0.3], [0.01, 0.02]), ["Lengths differ", "yi", "vi"]),
         (lambda: meta_analysis([0.1, np.nan], [0.01, 0.02]), ["yi", "NaN"]),
-        (lambda: meta_analysis([0.1, 0.2], [0.01, 0.02], method="HS"), ["method", "HS"]),
+        (lambda: meta_analysis([0.1, 0.2], [0.01, 0.02], method="SJIT"), ["method", "SJIT"]),
         (lambda: meta_analysis([0.1, 0.2], [0.01, 0.02], test="t"), ["test", "'t'"]),
         (lambda: meta_regression([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], [1, 2]), ["Moderators", "2 rows"]),
         (lambda: benjamini_hochberg([0.01, 1.2]), ["p_values", "1.2"]),

@@ -1,0 +1,11 @@
+# Reference values for tests/effects/test_effects_escalc.py (R 4.2.2, metafor 3.8.1, Debian bookworm).
+suppressMessages(library(metafor))
+p <- function(e) cat(sprintf("%.10f %.10f", e$yi, e$vi), "\n")
+p(escalc("MD", m1i = 103, sd1i = 15, n1i = 40, m2i = 98, sd2i = 12, n2i = 35))
+p(escalc("RR", ai = 12, bi = 38, ci = 20, di = 30))
+p(escalc("RR", ai = 0, bi = 50, ci = 6, di = 44))
+p(escalc("ROM", m1i = 24.5, sd1i = 6.1, n1i = 30, m2i = 20.2, sd2i = 5.4, n2i = 28))
+p(escalc("PLO", xi = 17, ni = 60)); p(escalc("PLO", xi = 0, ni = 25))
+p(escalc("PFT", xi = 17, ni = 60)); p(escalc("PFT", xi = 0, ni = 25))
+p(escalc("COR", ri = 0.42, ni = 85)); p(escalc("ZCOR", ri = 0.42, ni = 85))
+p(escalc("SMD", ti = 2.31, n1i = 32, n2i = 32)); p(escalc("SMD", ti = -sqrt(5.2), n1i = 45, n2i = 45))
