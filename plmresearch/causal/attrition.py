@@ -141,6 +141,9 @@ def lee_bounds(
 ) -> LeeBounds:
     """Lee (2009) trimming bounds for an experiment with differential attrition.
 
+    Lee, D. S. (2009), Review of Economic Studies 76(3), eq. (6)-(7); Imbens & Manski (2004)
+    interval from bootstrap SEs of the two bounds.
+
     Parameters
     ----------
     df : one row per randomized unit, attriters included.
@@ -211,6 +214,9 @@ def response_weights(
 ) -> pd.Series:
     """Inverse probabilities of response from a logit of response on ``predictors`` (per arm).
 
+    Inverse-probability weighting for missing outcomes (Wooldridge 2007, J. Econometrics 141(2));
+    the logit is statsmodels' ``Logit``.
+
     Returns 1 / P(respond | predictors, arm) for respondents and NaN for attriters, indexed as
     ``df``. Response is ``observed`` (0/1) or, by default, ``outcome`` not missing.
     """
@@ -267,7 +273,8 @@ def ipw_attrition(
     by_arm: bool = True,
     ci_level: float = 0.95,
 ) -> Estimate:
-    """Effect of ``treatment`` among respondents weighted by inverse probabilities of response.
+    """Effect of ``treatment`` among respondents weighted by inverse probabilities of response
+    (Wooldridge 2007, J. Econometrics 141(2)).
 
     The response model is a logit of "outcome observed" on ``predictors`` within each arm
     (:func:`response_weights`); the outcome model is the weighted regression of ``outcome`` on

@@ -127,6 +127,10 @@ def fe_regression(
 ) -> Estimate:
     """Least squares with absorbed fixed effects and Stata/estimatr variance options.
 
+    The within (Frisch-Waugh-Lovell) estimator of Stata ``areg``/``xtreg, fe`` and R
+    ``estimatr::lm_robust(fixed_effects =)`` (estimatr 1.0.0); clustered small-sample factors as
+    Cameron & Miller (2015, JHR 50(2)).
+
     Parameters
     ----------
     outcome : numeric outcome column.
