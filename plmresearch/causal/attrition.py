@@ -21,9 +21,9 @@ randomized comparison. Two standard answers:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,12 +31,12 @@ from scipy import optimize, stats
 
 from plmresearch.causal._prepare import as_list, check_ci_level
 from plmresearch.errors import InputError, ModelError
-from plmresearch.results import Estimate
+from plmresearch.results import Estimate, Record, level_label
 from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
 
 
 @dataclass(frozen=True)
-class LeeBounds:
+class LeeBounds(Record):
     """Lee (2009) sharp bounds on the effect among always-respondents.
 
     Attributes
@@ -72,25 +72,20 @@ class LeeBounds:
     method: str
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([asdict(self)])
+    _columns: ClassVar[list[str]] = [
+        "method", "lower", "upper", "se_lower", "se_upper", "ci_low", "ci_high", "ci_level", "trimming_proportion",
+        "trimmed_arm", "response_treated", "response_control", "n_treated", "n_control", "n_boot", "notes",
+    ]
 
-    def summary(self) -> str:
-        return (
-            f"{self.method}\n"
+    def _summary_lines(self) -> list[str]:
+        return [
+            self.method,
             f"  response: treated {self.response_treated:.3f}, control {self.response_control:.3f}; "
-            f"trimmed {self.trimming_proportion:.1%} of the {self.trimmed_arm} respondents\n"
+            f"trimmed {self.trimming_proportion:.1%} of the {self.trimmed_arm} respondents",
             f"  bounds  : [{self.lower:.4f}, {self.upper:.4f}]  (bootstrap SE {self.se_lower:.4f}, "
-            f"{self.se_upper:.4f}; {self.n_boot} draws)\n"
-            f"  {self.ci_level:.0%} Imbens-Manski CI: [{self.ci_low:.4f}, {self.ci_high:.4f}]"
-            + "".join(f"\n  note: {n}" for n in self.notes)
-        )
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(self.summary()) + "</pre>"
+            f"{self.se_upper:.4f}; {self.n_boot} draws)",
+            f"  {level_label(self.ci_level)} Imbens-Manski CI: [{self.ci_low:.4f}, {self.ci_high:.4f}]",
+        ]
 
 
 def _trimmed_mean(y: np.ndarray, p: float, drop: str) -> float:
