@@ -83,9 +83,15 @@ ESTIMATOR_CALLS = {
                                                                                   bandwidth=0.5, **k),
     "did_2x2": lambda d, p, **k: causal.did_2x2(p, "y", "group", "post", cluster="unit", **k),
     "twfe": lambda d, p, **k: causal.twfe(p, "y", "treated", "unit", "year", cluster="unit", **k),
+    "fe_regression": lambda d, p, **k: causal.fe_regression(d, "y", ["t", "x1"], absorb="school", **k),
+    "iv_regression": lambda d, p, **k: causal.iv_regression(d, "y", "received", "t", ["x1"], absorb="school", **k),
+    "ipw_attrition": lambda d, p, **k: causal.ipw_attrition(d.assign(y=d["y"].where(d["x2"] < 1.2)), "y", "t",
+                                                            ["x1"], **k),
 }
 #: Estimators whose result is a table of Estimate-like rows (one per relative period), not one Estimate.
 TABLE_ESTIMATORS = {"event_study"}
+#: Estimators of an interval of effects (partial identification): a Record with ci_low/ci_high, not an Estimate.
+BOUNDS_ESTIMATORS = {"lee_bounds"}
 
 
 def _causal_estimators() -> set[str]:
@@ -99,7 +105,18 @@ def _causal_estimators() -> set[str]:
 
 
 def test_every_causal_estimator_is_covered_here():
-    assert _causal_estimators() - TABLE_ESTIMATORS == set(ESTIMATOR_CALLS)
+    assert _causal_estimators() - TABLE_ESTIMATORS - BOUNDS_ESTIMATORS == set(ESTIMATOR_CALLS)
+
+
+def test_lee_bounds_honours_ci_level():
+    d = _trial()
+    d["y"] = d["y"].where((d["t"] == 0) | (d["x2"] < 1.0))  # more attrition among the treated
+    b90 = causal.lee_bounds(d, "y", "t", n_boot=50, ci_level=0.9, random_seed=1)
+    b95 = causal.lee_bounds(d, "y", "t", n_boot=50, random_seed=1)
+    assert isinstance(b90, Result) and b90.ci_level == 0.9
+    assert b95.ci_low < b90.ci_low <= b90.lower <= b90.upper <= b90.ci_high < b95.ci_high
+    with pytest.raises(InputError, match="ci_level"):
+        causal.lee_bounds(d, "y", "t", ci_level=95)
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATOR_CALLS))

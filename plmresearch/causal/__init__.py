@@ -7,10 +7,12 @@ raise by default (``missing="raise"``) and, with ``missing="drop"``, record per-
 attrition in ``notes`` and ``extra['attrition']``.
 """
 
+from plmresearch.causal.attrition import LeeBounds, ipw_attrition, lee_bounds, response_weights
 from plmresearch.causal.blocked import block_effects, block_fixed_effects, blocked_difference_in_means
 from plmresearch.causal.clustered import cluster_means
 from plmresearch.causal.did import StaggeredTimingWarning, did_2x2, event_study, event_study_plot, twfe
-from plmresearch.causal.iv import iv_late
+from plmresearch.causal.fixed_effects import fe_regression
+from plmresearch.causal.iv import iv_late, iv_regression
 from plmresearch.causal.loop import loop
 from plmresearch.causal.permutation import permutation_test
 from plmresearch.causal.propensity import aipw, balance_table, ipw, love_plot, match, propensity_scores
@@ -18,6 +20,12 @@ from plmresearch.causal.randomized import ancova, difference_in_means, lin_adjus
 from plmresearch.causal.rd import rd_plot, regression_discontinuity
 
 __all__ = [
+    "LeeBounds",
+    "fe_regression",
+    "ipw_attrition",
+    "iv_regression",
+    "lee_bounds",
+    "response_weights",
     "StaggeredTimingWarning",
     "aipw",
     "ancova",

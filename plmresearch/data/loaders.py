@@ -256,6 +256,90 @@ def load_dietrichson2021() -> pd.DataFrame:
     return d
 
 
+# --- Mindspark RCT (Muralidharan, Singh & Ganimian 2019, AER) -------------------------------------
+
+MINDSPARK = "mindspark_msg2019"
+MINDSPARK_CENTRES = ["Chhatarpur", "Govindpuri", "Tekhand"]
+MINDSPARK_TEST_FORMS = ["4-5", "6-7", "8-9", "4-7"]
+
+
+def _stata(dataset: str, fname: str) -> pd.DataFrame:
+    """A Stata file with value labels as categoricals and float32 widened to float64.
+
+    Widening keeps the stored float32 values exactly (Stata saved them as float32);
+    arithmetic then happens in double precision, as in Stata's own estimation commands.
+    """
+    d = pd.read_stata(fetch_file(dataset, fname), convert_categoricals=True, preserve_dtypes=True)
+    for col in d.columns:
+        if isinstance(d[col].dtype, pd.CategoricalDtype):
+            continue
+        if d[col].dtype == np.float32:
+            d[col] = d[col].astype("float64")
+        elif pd.api.types.is_object_dtype(d[col]) or pd.api.types.is_string_dtype(d[col]):
+            d[col] = d[col].astype("string")
+    return d
+
+
+def _int01(series: pd.Series) -> pd.Series:
+    """A 0/1 Stata float as nullable integer, refusing anything else."""
+    bad = set(series.dropna().unique()) - {0.0, 1.0}
+    if bad:
+        raise DatasetError(f"Column '{series.name}' should be 0/1 but holds {sorted(bad)}; update the loader and card.")
+    return series.astype("Int64")
+
+
+def load_mindspark_msg2019() -> pd.DataFrame:
+    """Mindspark RCT, one row per student (``ms_blel_jpal_wide.dta``; suffix 1 = baseline, 2 = endline)."""
+    d = _stata(MINDSPARK, "ms_blel_jpal_wide.dta")
+    if not d["st_id"].is_unique:
+        raise DatasetError("ms_blel_jpal_wide.dta: st_id is not unique; the file is not the published version.")
+    for col in ("st_tui_math1", "st_tui_hindi1", "st_tui_other1", "st_tui_math2", "st_tui_hindi2",
+                "st_tui_other2", "any_tuition1", "any_tuition2", "st_female1", "treat"):
+        d[col] = _int01(d[col])
+    for col in ("quint_math1", "quint_hindi1", "terc_math1", "terc_hindi1", "strata", "st_grade1"):
+        d[col] = d[col].astype("Int64")
+    for col in (f"d_sch_grade{g}" for g in range(4, 10)):
+        d[col] = _int01(d[col])
+    d["treat"] = d["treat"].astype("int64")
+    d["strata"] = d["strata"].astype("int64")
+    d["ms_center1"] = _cat(d["ms_center1"], MINDSPARK_CENTRES)
+    d["ts_grade1"] = _cat(d["ts_grade1"], MINDSPARK_TEST_FORMS)
+    # An empty test form at endline means the student did not sit the endline test (attrition).
+    d["ts_grade2"] = _cat(d["ts_grade2"].replace("", pd.NA), MINDSPARK_TEST_FORMS)
+    d["present_endline"] = d["ts_grade2"].notna().astype("int64")
+    return d
+
+
+def load_mindspark_msg2019_attendance() -> pd.DataFrame:
+    """Mindspark centre attendance of the 313 lottery winners with records (``ms_ei.dta``)."""
+    d = _stata(f"{MINDSPARK}_attendance", "ms_ei.dta")
+    d["ms_center"] = _cat(d["ms_center"], ["CP", "GP", "TK"])
+    for col in ("tk", "gp", "cp"):
+        d[col] = d[col].astype("category")
+    for col in ("present", "sgi_att_mat", "sgi_att_hin"):
+        d[col] = _int01(d[col])
+    return d
+
+
+def load_mindspark_msg2019_levels() -> pd.DataFrame:
+    """Mindspark's diagnostic grade level in math and Hindi vs enrolled grade (``ms_levels.dta``)."""
+    d = _stata(f"{MINDSPARK}_levels", "ms_levels.dta")
+    d = d.rename(columns={"class": "enrolled_grade", "grade": "grade_label"})
+    d["enrolled_grade"] = d["enrolled_grade"].astype("Int64")
+    d["mathlevel"] = d["mathlevel"].astype("Int64")
+    d["hindilevel"] = d["hindilevel"].astype("Int64")
+    d["rct"] = _int01(d["rct"])
+    d["treat"] = _int01(d["treat"])
+    return d
+
+
+def load_mindspark_msg2019_items() -> pd.DataFrame:
+    """Percent correct by competence and item group, baseline and endline (``ms_blel_forirt.dta``)."""
+    d = _stata(f"{MINDSPARK}_items", "ms_blel_forirt.dta")
+    d["round"] = d["round"].cat.rename_categories(str.lower)
+    return d
+
+
 LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "star": load_star,
     "star_long": load_star_long,
@@ -267,4 +351,8 @@ LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
     "assistments_mastery_ab": load_assistments_mastery_ab,
     "assistments_2009": load_assistments_2009,
     "dietrichson2021": load_dietrichson2021,
+    "mindspark_msg2019": load_mindspark_msg2019,
+    "mindspark_msg2019_attendance": load_mindspark_msg2019_attendance,
+    "mindspark_msg2019_levels": load_mindspark_msg2019_levels,
+    "mindspark_msg2019_items": load_mindspark_msg2019_items,
 }
