@@ -106,3 +106,39 @@ def test_miss_against_unverified_number_is_shown_but_does_not_fail(tmp_path, cap
     # a second run writes new files, never overwriting the first
     assert main(["reproduce", "tiny", "--reports-dir", str(tmp_path / "reports")]) == 0
     assert len(list((tmp_path / "reports").glob("scoreboard-*.md"))) == 2
+
+
+def _known_miss_spec(published):
+    spec = _spec_with("VERIFIED", published)
+    spec["targets"][0]["known_miss"] = "the public file differs from the paper's analysis file"
+    return spec
+
+
+def test_known_miss_is_shown_with_its_reason_and_does_not_fail(tmp_path, capsys, monkeypatch):
+    from plmresearch.cli import main
+
+    write(tmp_path, _known_miss_spec(99.0))
+    monkeypatch.setenv("PLMRESEARCH_STUDIES_DIR", str(tmp_path))
+    assert main(["reproduce", "tiny", "--reports-dir", str(tmp_path / "reports")]) == 0
+    out = capsys.readouterr().out
+    assert "1 known miss(es)" in out and "no unexplained miss" in out
+    result = load_study(tmp_path / "tiny.yaml").run()
+    row = result.table.iloc[0]
+    assert row["within_tolerance"] == "known miss" and "analysis file" in row["note"]
+
+
+def test_known_miss_that_hits_fails_the_run(tmp_path, capsys, monkeypatch):
+    """Like a strict xfail: an explanation may not outlive the miss it explains."""
+    from plmresearch.cli import main
+
+    write(tmp_path, _known_miss_spec(3.6265537702))
+    monkeypatch.setenv("PLMRESEARCH_STUDIES_DIR", str(tmp_path))
+    assert main(["reproduce", "tiny", "--reports-dir", str(tmp_path / "reports")]) == 1
+    assert "remove it" in capsys.readouterr().err
+
+
+def test_known_miss_needs_a_reason(tmp_path):
+    spec = _known_miss_spec(99.0)
+    spec["targets"][0]["known_miss"] = " "
+    with pytest.raises(SpecError, match="known_miss"):
+        load_study(write(tmp_path, spec))
