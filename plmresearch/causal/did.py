@@ -206,13 +206,14 @@ def event_study(
 
 def event_study_plot(table: pd.DataFrame, *, ax=None, title: str = "Event study"):
     """Plot event-study coefficients with their CIs; returns a matplotlib Figure."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     need = {"relative_time", "estimate", "ci_low", "ci_high"}
     if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
         raise InputError(f"`table` must be the output of event_study() with columns {sorted(need)}.")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     t = table.sort_values("relative_time")

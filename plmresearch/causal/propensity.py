@@ -308,12 +308,13 @@ def love_plot(table: pd.DataFrame, *, threshold: float = 0.1, ax=None):
     ``table`` is the output of :func:`balance_table` (or ``Estimate.extra['balance']``).
     Returns a matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     if not isinstance(table, pd.DataFrame) or "smd_before" not in table or "covariate" not in table:
         raise InputError("`table` must be a balance table from balance_table() (columns 'covariate', 'smd_before').")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 0.4 * len(table) + 1.5))
+        fig = Figure(figsize=(6, 0.4 * len(table) + 1.5))
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     pos = np.arange(len(table))

@@ -139,14 +139,15 @@ def rd_plot(
     """RD plot: binned means of the outcome (equal-width bins on each side) and the
     local linear fits with triangular kernel within the bandwidth (rdrobust's MSE-optimal
     one unless given). Returns a matplotlib Figure."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     y, x, c, _ = _rd_inputs(df, outcome, running, cutoff, "drop")
     if bandwidth is None:
         bandwidth = regression_discontinuity(df.dropna(subset=[outcome]), outcome, running, c).extra["bandwidth"]
     h = finite(bandwidth, "bandwidth")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     for side in (x < c, x >= c):

@@ -209,6 +209,31 @@ class BKTModel:
         return out
 
 
+def _run_em_with_progress(pk, starts, forgets, lo, hi, max_iter, tol, n_jobs, progress):
+    """EM for every skill and restart; with a visible bar, in chunks of skills so the bar can move.
+
+    Every (skill, restart) task is independent and its start is drawn beforehand, so chunking
+    does not change any estimate.
+    """
+    from plmresearch.progress import enabled, progress_bar
+
+    n_skill = len(pk.skills)
+    if not enabled(progress) or n_skill < 2:
+        return _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen, starts, forgets,
+                               lo, hi, max_iter, tol, n_jobs)
+    step = max(1, n_skill // 40, n_jobs)
+    parts = []
+    maxlen = pk.skill_maxlen
+    with progress_bar(total=n_skill, desc=f"BKT EM ({starts.shape[1]} restarts)", unit="skill") as bar:
+        for a in range(0, n_skill, step):
+            b = min(a + step, n_skill)
+            parts.append(_kernels.run_em(pk.obs, pk.seq_start, np.ascontiguousarray(pk.skill_q[a:b + 1]),
+                                         np.ascontiguousarray(maxlen[a:b]), np.ascontiguousarray(starts[a:b]),
+                                         forgets, lo, hi, max_iter, tol, n_jobs))
+            bar.update(b - a)
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+
+
 def fit_bkt(
     df: pd.DataFrame,
     skill: str = "skill",
@@ -224,6 +249,7 @@ def fit_bkt(
     skills: Sequence | None = None,
     n_jobs: int = 1,
     convergence: str = "loglik",
+    progress: bool = True,
 ) -> BKTModel:
     """Fit one BKT model per skill by EM with random restarts.
 
@@ -256,6 +282,9 @@ def fit_bkt(
         Fit only these skills.
     n_jobs : int
         Threads across skills and restarts (-1: all available).
+    progress : bool
+        Show a progress bar over skills (see :mod:`plmresearch.progress`); the estimates
+        do not depend on it.
 
     Returns
     -------
@@ -301,8 +330,7 @@ def fit_bkt(
     pk = pack(data, skill, student, y)
     rng = np.random.default_rng(random_seed)
     starts = _random_starts(rng, len(pk.skills), n_restarts, bool(forgets), lo, hi)
-    est, lls, its = _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen, starts, bool(forgets),
-                                    lo, hi, max_iter, kernel_tol, n_jobs)
+    est, lls, its = _run_em_with_progress(pk, starts, bool(forgets), lo, hi, max_iter, kernel_tol, n_jobs, progress)
     if not np.all(np.isfinite(lls)):
         bad = pk.skills[~np.isfinite(lls).all(axis=1)]
         raise ModelError(f"EM produced a non-finite log-likelihood for skill(s) {list(bad[:5])}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import numpy as np
 
 from plmresearch.study import StudyResult
@@ -20,7 +20,8 @@ def plot_reproduction(result: StudyResult, ax=None, title: str | None = None):
     """
     t = result.table[result.table["within_tolerance"] != "n/a"].reset_index(drop=True)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 0.32 * len(t) + 1.4), layout="constrained")
+        fig = Figure(figsize=(9, 0.32 * len(t) + 1.4), layout="constrained")
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     y = np.arange(len(t))[::-1]

@@ -306,3 +306,14 @@ def test_unseen_prior_uses_population_average(two_skills):
     assert "population-average" in pred.attrs["notes"][0] and "5 row(s)" in pred.attrs["notes"][0]
     ev = model.evaluate(test, unseen="prior")
     assert ev.loc["c", "n"] == 5 and ev.loc["overall", "n"] == len(test)
+
+
+def test_progress_bar_does_not_change_estimates(two_skills, monkeypatch, capsys):
+    """With the bar forced on, EM runs in chunks of skills; every estimate is the same."""
+    model, _ = two_skills
+    train = simulate_responses(model.params, n_students=30, n_opportunities=5, random_seed=4).drop(columns="known")
+    quiet = fit_bkt(train, n_restarts=3, random_seed=0, progress=False)
+    monkeypatch.setenv("PLMRESEARCH_PROGRESS", "1")
+    shown = fit_bkt(train, n_restarts=3, random_seed=0)
+    assert "BKT EM" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(quiet.params, shown.params)
