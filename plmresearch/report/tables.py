@@ -1,0 +1,47 @@
+"""Tables for people: counts as integers, estimates at a fixed number of decimals, text never cut."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from plmresearch.errors import InputError
+
+
+def format_number(value, digits: int = 3) -> str:
+    """One cell as text: whole numbers with thousands separators (``5,874``), other numbers with
+    ``digits`` decimals, missing values as an empty cell; anything else as ``str``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if np.isfinite(v) and v.is_integer() and abs(v) < 1e15:
+            return f"{int(v):,}"
+        return f"{v:,.{digits}f}"
+    return str(value)
+
+
+def tidy_table(df: pd.DataFrame, digits: int = 3):
+    """A display of ``df`` for notebooks: a pandas ``Styler`` whose numbers read as
+    :func:`format_number` writes them and whose text columns are shown in full, left-aligned.
+
+    The data are not changed (``.data`` is ``df``); use the returned object only for display.
+    """
+    if not isinstance(df, pd.DataFrame):
+        if isinstance(df, pd.Series):
+            df = df.to_frame()
+        else:
+            raise InputError(f"`tidy_table` takes a DataFrame, got {type(df).__name__}.")
+    if not isinstance(digits, numbers.Integral) or digits < 0:
+        raise InputError(f"`digits` must be a non-negative integer, got {digits!r}.")
+    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    styler = df.style.format(lambda v: format_number(v, digits))
+    if text_cols:
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left", "white-space": "normal"})
+    return styler
