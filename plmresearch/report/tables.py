@@ -12,7 +12,11 @@ from plmresearch.errors import InputError
 
 def format_number(value, digits: int = 3) -> str:
     """One cell as text: whole numbers with thousands separators (``5,874``), other numbers with
-    ``digits`` decimals, missing values as an empty cell; anything else as ``str``."""
+    ``digits`` decimals, missing values as an empty cell; anything else as ``str``.
+
+    >>> format_number(5874.0), format_number(1.28456), format_number(float("nan"))
+    ('5,874', '1.285', '')
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
     if isinstance(value, (bool, np.bool_)):
