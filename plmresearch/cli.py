@@ -113,7 +113,8 @@ def _pilot_report(args: argparse.Namespace) -> int:
     from plmresearch.pilot import load_config
     from plmresearch.pilot.report import write_report
 
-    target, analysis = write_report(load_config(args.config), output=args.output, fast=args.fast)
+    target, analysis = write_report(load_config(args.config), output=args.output, fast=args.fast,
+                                    progress=not args.quiet)
     _print_report(target, analysis)
     return 0
 
@@ -127,7 +128,7 @@ def _pilot_demo(args: argparse.Namespace) -> int:
     data_path, config_path, district = write_demo(Path(args.folder), random_seed=args.seed, design=args.design)
     print(f"Simulated district ({district.design}, true effect {district.true_effect:.2f} points = "
           f"{district.true_effect_sd:.2f} SD): {data_path}, config {config_path}")
-    target, analysis = write_report(load_config(config_path), fast=args.fast)
+    target, analysis = write_report(load_config(config_path), fast=args.fast, progress=not args.quiet)
     _print_report(target, analysis)
     m = analysis.main_estimate
     covered = m.ci_low <= district.true_effect <= m.ci_high
