@@ -14,8 +14,8 @@ def format_number(value, digits: int = 3) -> str:
     """One cell as text: whole numbers with thousands separators (``5,874``), other numbers with
     ``digits`` decimals, missing values as an empty cell; anything else as ``str``.
 
-    >>> format_number(5874.0), format_number(1.28456), format_number(float("nan"))
-    ('5,874', '1.285', '')
+    >>> format_number(5874.0), format_number(1.28456), format_number(float("nan")), format_number(7.12e-13)
+    ('5,874', '1.285', '', '7.1e-13')
     """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
@@ -27,6 +27,8 @@ def format_number(value, digits: int = 3) -> str:
         v = float(value)
         if np.isfinite(v) and v.is_integer() and abs(v) < 1e15:
             return f"{int(v):,}"
+        if v != 0 and np.isfinite(v) and abs(v) < 0.5 * 10.0 ** -digits:
+            return f"{v:.1e}"  # never print a non-zero value as 0.000
         return f"{v:,.{digits}f}"
     return str(value)
 

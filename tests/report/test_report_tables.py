@@ -9,7 +9,8 @@ from plmresearch.report import format_number, tidy_table
 
 
 @pytest.mark.parametrize("value, text", [
-    (5874.0, "5,874"), (5874, "5,874"), (np.int64(12), "12"), (1.28456, "1.285"), (-0.0004, "-0.000"),
+    (5874.0, "5,874"), (5874, "5,874"), (np.int64(12), "12"), (1.28456, "1.285"), (-0.0004, "-4.0e-04"),
+    (7.12e-13, "7.1e-13"), (-0.0006, "-0.001"), (float("inf"), "inf"),
     (np.nan, ""), (None, ""), (pd.NA, ""), (True, "True"), ("small-class SE", "small-class SE"),
 ])
 def test_format_number(value, text):
