@@ -57,7 +57,7 @@ def _datasets_fetch(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from plmresearch.progress import enabled, progress_bar
     from plmresearch.report.terminal import scoreboard_text
-    from plmresearch.study import Scoreboard, list_studies, load_study, run_studies
+    from plmresearch.reproduce import Scoreboard, list_studies, load_study, run_studies
 
     if args.list:
         print("\n".join(list_studies()))
@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                "plm reproduce --fast", "plm reproduce star_krueger1999 eight_schools_rubin1981",
                "plm reproduce --list", "plm reproduce --fast --quiet --reports-dir out/")
     rep.add_argument("studies", nargs="*", metavar="STUDY",
-                     help="study names from `plm reproduce --list` (default: all in studies/), e.g. star_krueger1999")
+                     help="study names from `plm reproduce --list` (default: all), e.g. star_krueger1999")
     rep.add_argument("--fast", action="store_true", help="fewer posterior draws and restarts (for CI and a first look)")
     rep.add_argument("--reports-dir", default="reports", metavar="DIR",
                      help="where to write the Markdown and HTML scoreboard (default: reports)")

@@ -5,7 +5,7 @@ trials, growth models, and their plots.
 >>> from plmresearch.models import multilevel
 >>> hsb = load_dataset("hsb")
 >>> fit = multilevel("mathach ~ 1 + (1 | school)", hsb)   # the unconditional model, R&B Table 4.2
->>> round(fit.icc, 3)
+>>> round(fit.icc(), 3)
 0.18
 """
 
