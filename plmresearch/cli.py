@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from plmresearch import __version__
@@ -56,7 +57,7 @@ def _datasets_fetch(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from plmresearch.progress import enabled, progress_bar
-    from plmresearch.report.terminal import scoreboard_text
+    from plmresearch.report.terminal import scoreboard_text, terminal_width
     from plmresearch.reproduce import Scoreboard, list_studies, load_study, run_studies
 
     if args.list:
@@ -77,11 +78,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     board = Scoreboard(results)
     print(scoreboard_text(board.table, titles={r.study.name: r.study.title for r in results}))
     md, html = board.write(args.reports_dir)
-    print(f"\nScoreboard written to {md} and {html}")
+    print("\nScoreboard written to:\n  " + str(md) + "\n  " + str(html))
     unverified = board.unverified_misses()
     if unverified:
-        print(f"\n{len(unverified)} miss(es) against UNVERIFIED published numbers (explained in the specs; "
-              "not failing the run because the published value itself is unconfirmed):")
+        print("\n" + textwrap.fill(f"{len(unverified)} miss(es) against UNVERIFIED published numbers (explained "
+                                   "in the specs; not failing the run because the published value itself is "
+                                   "unconfirmed):", terminal_width()))
         for u in unverified:
             print(f"  - {u}")
     failures = board.failures()

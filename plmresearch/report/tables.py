@@ -10,9 +10,11 @@ import pandas as pd
 from plmresearch.errors import InputError
 
 
-def format_number(value, digits: int = 3) -> str:
+def format_number(value, digits: int = 3, whole_from: float = 0.0) -> str:
     """One cell as text: whole numbers with thousands separators (``5,874``), other numbers with
     ``digits`` decimals, missing values as an empty cell; anything else as ``str``.
+    ``whole_from``: whole numbers below it in size keep their decimals (``5`` as ``5.000`` in a
+    column of estimates), so a column reads alike.
 
     >>> format_number(5874.0), format_number(1.28456), format_number(float("nan")), format_number(7.12e-13)
     ('5,874', '1.285', '', '7.1e-13')
@@ -25,7 +27,7 @@ def format_number(value, digits: int = 3) -> str:
         return f"{int(value):,}"
     if isinstance(value, numbers.Real):
         v = float(value)
-        if np.isfinite(v) and v.is_integer() and abs(v) < 1e15:
+        if np.isfinite(v) and v.is_integer() and whole_from <= abs(v) < 1e15:
             return f"{int(v):,}"
         if v != 0 and np.isfinite(v) and abs(v) < 0.5 * 10.0 ** -digits:
             return f"{v:.1e}"  # never print a non-zero value as 0.000
@@ -47,7 +49,15 @@ def tidy_table(df: pd.DataFrame, digits: int = 3):
     if not isinstance(digits, numbers.Integral) or digits < 0:
         raise InputError(f"`digits` must be a non-negative integer, got {digits!r}.")
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    styler = df.style.format(lambda v: format_number(v, digits))
+    formatters = {}
+    for c in df.columns:
+        values = pd.to_numeric(df[c], errors="coerce").dropna().to_numpy(dtype=float) \
+            if not pd.api.types.is_bool_dtype(df[c]) else np.array([])
+        counts = len(values) > 0 and bool(np.all(np.isfinite(values) & (values == np.round(values))))
+        # a column of counts reads as integers; in a mixed column only large whole numbers do
+        whole_from = 0.0 if counts else 1000.0
+        formatters[c] = (lambda v, w=whole_from: format_number(v, digits, w))
+    styler = df.style.format(formatters)
     if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left", "white-space": "normal"})
     return styler

@@ -19,6 +19,8 @@ STATUS_LEGEND = {
     "SECONDARY": "from a faithful secondary source (a textbook or transcription of the publication)",
     "UNVERIFIED": "not confirmed in the publication; a miss is shown but does not fail the run",
     "REFERENCE-RUN": "computed by a reference package (R) on the same data, not printed in a paper",
+    "context": "published under a different protocol; shown for comparison, not scored",
+    "not published": "our number, shown for information; nothing published to compare with",
 }
 OK_LEGEND = "ok: yes = within tolerance, no = miss, n/a = shown for context, not scored"
 

@@ -24,6 +24,8 @@ def test_tidy_table_keeps_data_and_shows_long_labels_in_full():
     assert label in html and "5,874" in html and "1.285" in html and "5874.000" not in html
     assert df["reproduced"].tolist() == [1.28456, 5874.0]  # input untouched
     assert ">1.28<" in tidy_table(df, digits=2).to_html()
+    mixed = tidy_table(pd.DataFrame({"est": [5.0, 4.82], "n": [66.0, 120.0]})).to_html()
+    assert ">5.000<" in mixed and ">66<" in mixed and ">120<" in mixed
 
 
 def test_tidy_table_bad_input():
