@@ -13,7 +13,9 @@ SHARED_DATA := $(abspath ../shared/datasets)
 ifneq ($(wildcard $(SHARED_DATA)),)
 export PLMRESEARCH_DATA_DIR ?= $(SHARED_DATA)
 endif
-export MPLBACKEND ?= Agg
+# Batch jobs (tests, benchmarks, CLI runs) draw off-screen with Agg; `make lab` leaves the
+# backend to Jupyter (the notebooks select the inline backend themselves).
+BATCH := MPLBACKEND=$${MPLBACKEND:-Agg}
 
 # Find a Python >= 3.12: python3.13/python3.12 on PATH, then pyenv's versions,
 # then the usual install prefixes. Prints nothing when there is none.
@@ -43,24 +45,24 @@ setup: $(PY)
 ## Quick start, command 1: build the environment and run the main job:
 ## every reproduction, published numbers next to ours (fast setting).
 main: $(PY)
-	$(PLM) datasets list
-	$(PLM) reproduce --fast
+	$(BATCH) $(PLM) datasets list
+	$(BATCH) $(PLM) reproduce --fast
 
 catalogue: $(PY)
 	$(PLM) datasets list
 
 ## Quick start, command 2: the whole test suite (notebooks run with few posterior draws).
 test: $(PY)
-	PLMRESEARCH_FAST=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax tests notebooks
+	$(BATCH) PLMRESEARCH_FAST=1 $(PY) -m pytest -n 2 --dist loadfile --nbval-lax tests notebooks
 
 reproduce: $(PY)
-	$(PLM) reproduce
+	$(BATCH) $(PLM) reproduce
 
 bench: $(PY)
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BATCH) $(PY) $$b || exit 1; done
 
 lab: $(PY)
-	$(VENV)/bin/jupyter lab notebooks/
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab notebooks/
 
 clean-venv:
 	rm -rf $(VENV)

@@ -14,6 +14,7 @@ import time
 import pandas as pd
 
 from plmresearch.causal.simulate import cluster_coverage
+from plmresearch.progress import progress_bar
 
 SCENARIOS = [
     # (clusters, min size, max size, icc)
@@ -27,7 +28,7 @@ SCENARIOS = [
 
 def main(n_sims: int = 1000) -> pd.DataFrame:
     rows = []
-    for j, lo, hi, icc in SCENARIOS:
+    for j, lo, hi, icc in progress_bar(SCENARIOS, desc="coverage scenarios", unit="scenario"):
         t0 = time.perf_counter()
         tab = cluster_coverage(n_sims, n_clusters=j, min_size=lo, max_size=hi, icc=icc, effect=0.25,
                                random_seed=1000 + j, include_naive=True)

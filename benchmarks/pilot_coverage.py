@@ -17,6 +17,7 @@ import pandas as pd
 from plmresearch.pilot.analysis import _main_estimate
 from plmresearch.pilot.config import PilotConfig
 from plmresearch.pilot.demo import simulate_district
+from plmresearch.progress import progress_bar
 
 
 def config_for(design: str, unit: str) -> PilotConfig:
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
                                     ("individual_rct", "student", 6), ("multisite", "student", 10)]:
         cfg = config_for(design, unit)
         t0, hits, widths = time.perf_counter(), 0, []
-        for seed in range(args.trials):
+        for seed in progress_bar(range(args.trials), desc=f"{design}, {n_schools} schools", unit="trial"):
             d = simulate_district(n_schools=n_schools, classes_per_school=2, students_per_class=15, design=design,
                                   true_effect=0.2, random_seed=seed)
             est, _ = _main_estimate(d.data.dropna(subset=["posttest"]), cfg)

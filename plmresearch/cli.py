@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from plmresearch import __version__
@@ -23,21 +24,20 @@ from plmresearch.errors import PlmError
 
 def _datasets_list(args: argparse.Namespace) -> int:
     from plmresearch.data import list_datasets
+    from plmresearch.report.terminal import table, terminal_width
 
     cat = list_datasets()
-    width = max(cat["name"].str.len())
-    print(f"{'name':<{width}}  {'rows':>9}  {'unit':<34}  title")
-    print(f"{'-' * width}  {'-' * 9}  {'-' * 34}  {'-' * 40}")
-    for r in cat.itertuples():
-        print(f"{r.name:<{width}}  {r.rows:>9,}  {r.unit:<34}  {r.title}")
+    rows = [[r.name, f"{r.rows:,}", r.unit, r.title] for r in cat.itertuples()]
+    print(table(rows, ["name", "rows", "unit", "title"], terminal_width(), align="<><<", wrap=[2, 3]))
     print(f"\n{len(cat)} datasets. `plm datasets show NAME` prints a card and its codebook.")
     return 0
 
 
 def _datasets_show(args: argparse.Namespace) -> int:
     from plmresearch.data import dataset_card
+    from plmresearch.report.terminal import wrap_text
 
-    print(dataset_card(args.name).to_text())
+    print(wrap_text(dataset_card(args.name).to_text()))
     return 0
 
 
@@ -65,19 +65,34 @@ def _counts_by_study(items: list[str]) -> list[tuple[str, int]]:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from plmresearch.reproduce import list_studies, run_studies
+    from plmresearch.progress import enabled, progress_bar
+    from plmresearch.report.terminal import scoreboard_text, terminal_width
+    from plmresearch.reproduce import Scoreboard, list_studies, load_study, run_studies
 
     if args.list:
         print("\n".join(list_studies()))
         return 0
-    board = run_studies(args.studies or None, fast=args.fast, progress=lambda m: print(m, file=sys.stderr, flush=True))
-    print(board.to_text())
+    names = args.studies or list_studies()
+    for name in names:  # every spec is checked before any study runs
+        load_study(name)
+    show_bar = enabled(not args.quiet)
+    # no bar (a log file, CI): one plain line per study on stderr instead, unless --quiet
+    log = None if (show_bar or args.quiet) else (lambda m: print(m, file=sys.stderr, flush=True))
+    results = []
+    with progress_bar(total=len(names), desc="reproducing", unit="study", progress=show_bar) as bar:
+        for name in names:
+            bar.set_postfix_str(name)
+            results += run_studies([name], fast=args.fast, progress=log).results
+            bar.update(1)
+    board = Scoreboard(results)
+    print(scoreboard_text(board.table, titles={r.study.name: r.study.title for r in results}))
     md, html = board.write(args.reports_dir)
-    print(f"\nScoreboard written to {md} and {html}")
+    print("\nScoreboard written to:\n  " + str(md) + "\n  " + str(html))
     unverified = board.unverified_misses()
     if unverified:
-        print(f"\n{len(unverified)} miss(es) against UNVERIFIED published numbers (explained in the specs; "
-              "not failing the run because the published value itself is unconfirmed):")
+        print("\n" + textwrap.fill(f"{len(unverified)} miss(es) against UNVERIFIED published numbers (explained "
+                                   "in the specs; not failing the run because the published value itself is "
+                                   "unconfirmed):", terminal_width()))
         for u in unverified:
             print(f"  - {u}")
     known = board.known_misses()
@@ -114,7 +129,8 @@ def _pilot_report(args: argparse.Namespace) -> int:
     from plmresearch.pilot import load_config
     from plmresearch.pilot.report import write_report
 
-    target, analysis = write_report(load_config(args.config), output=args.output, fast=args.fast)
+    target, analysis = write_report(load_config(args.config), output=args.output, fast=args.fast,
+                                    progress=not args.quiet)
     _print_report(target, analysis)
     return 0
 
@@ -128,7 +144,7 @@ def _pilot_demo(args: argparse.Namespace) -> int:
     data_path, config_path, district = write_demo(Path(args.folder), random_seed=args.seed, design=args.design)
     print(f"Simulated district ({district.design}, true effect {district.true_effect:.2f} points = "
           f"{district.true_effect_sd:.2f} SD): {data_path}, config {config_path}")
-    target, analysis = write_report(load_config(config_path), fast=args.fast)
+    target, analysis = write_report(load_config(config_path), fast=args.fast, progress=not args.quiet)
     _print_report(target, analysis)
     m = analysis.main_estimate
     covered = m.ci_low <= district.true_effect <= m.ci_high
@@ -136,44 +152,76 @@ def _pilot_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="plm", description="plmresearch: personalized and mastery-learning research toolkit")
-    parser.add_argument("--version", action="version", version=f"plmresearch {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
-    ds = sub.add_parser("datasets", help="list, describe and fetch the public datasets")
-    ds_sub = ds.add_subparsers(dest="action", required=True)
-    ds_sub.add_parser("list", help="print the dataset catalogue").set_defaults(func=_datasets_list)
-    show = ds_sub.add_parser("show", help="print a dataset's card and codebook")
-    show.add_argument("name")
+
+def _sub(subparsers, name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+    return subparsers.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                                 epilog=_examples(*examples) if examples else None,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plm", description="plmresearch: personalized and mastery-learning research toolkit",
+        epilog=_examples("plm datasets list", "plm datasets show star", "plm reproduce --fast",
+                         "plm reproduce star_krueger1999", "plm pilot demo --fast"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"plmresearch {__version__}",
+                        help="print the plmresearch version and exit (e.g. plm --version)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ds = _sub(sub, "datasets", "list, describe and fetch the public datasets",
+              "plm datasets list", "plm datasets show hsb", "plm datasets fetch assistments_2009")
+    ds_sub = ds.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _sub(ds_sub, "list", "print the dataset catalogue (name, rows, unit, title)",
+         "plm datasets list").set_defaults(func=_datasets_list)
+    show = _sub(ds_sub, "show", "print a dataset's card and codebook", "plm datasets show star")
+    show.add_argument("name", metavar="NAME", help="dataset name from `plm datasets list`, e.g. star")
     show.set_defaults(func=_datasets_show)
-    fetch = ds_sub.add_parser("fetch", help="download and verify a dataset's files")
-    fetch.add_argument("name")
+    fetch = _sub(ds_sub, "fetch", "download (or take from PLMRESEARCH_DATA_DIR) and verify a dataset's files",
+                 "plm datasets fetch assistments_2009")
+    fetch.add_argument("name", metavar="NAME", help="dataset name from `plm datasets list`, e.g. assistments_2009")
     fetch.set_defaults(func=_datasets_fetch)
 
-    rep = sub.add_parser("reproduce", help="run the study specs and print the scoreboard")
-    rep.add_argument("studies", nargs="*", metavar="STUDY", help="study names (default: all; see --list)")
+    rep = _sub(sub, "reproduce", "run the study specs and print the scoreboard, published numbers next to ours",
+               "plm reproduce --fast", "plm reproduce star_krueger1999 eight_schools_rubin1981",
+               "plm reproduce --list", "plm reproduce --fast --quiet --reports-dir out/")
+    rep.add_argument("studies", nargs="*", metavar="STUDY",
+                     help="study names from `plm reproduce --list` (default: all), e.g. star_krueger1999")
     rep.add_argument("--fast", action="store_true", help="fewer posterior draws and restarts (for CI and a first look)")
-    rep.add_argument("--reports-dir", default="reports", help="where to write the Markdown and HTML scoreboard")
+    rep.add_argument("--reports-dir", default="reports", metavar="DIR",
+                     help="where to write the Markdown and HTML scoreboard (default: reports)")
     rep.add_argument("--list", action="store_true", help="list the available studies and exit")
+    rep.add_argument("--quiet", action="store_true", help="no progress bar")
     rep.set_defaults(func=_reproduce)
 
-    pilot = sub.add_parser("pilot", help="evaluate a district pilot from a student file")
-    pilot_sub = pilot.add_subparsers(dest="action", required=True)
-    init = pilot_sub.add_parser("init", help="write a commented config template")
-    init.add_argument("path", nargs="?", default="pilot.yaml")
+    pilot = _sub(sub, "pilot", "evaluate a district pilot from a student file",
+                 "plm pilot init my_pilot.yaml", "plm pilot report my_pilot.yaml", "plm pilot demo --fast")
+    pilot_sub = pilot.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = _sub(pilot_sub, "init", "write a commented config template to fill in", "plm pilot init my_pilot.yaml")
+    init.add_argument("path", nargs="?", default="pilot.yaml", metavar="PATH",
+                      help="where to write the template (default: pilot.yaml; an existing file is not overwritten)")
     init.set_defaults(func=_pilot_init)
-    report = pilot_sub.add_parser("report", help="write the HTML report and CSV tables to a new folder")
-    report.add_argument("config")
-    report.add_argument("--output", default=None, help="output folder (default: output.folder of the config)")
+    report = _sub(pilot_sub, "report", "write the HTML report and CSV tables to a new folder",
+                  "plm pilot report my_pilot.yaml", "plm pilot report my_pilot.yaml --output reports/pilot --fast")
+    report.add_argument("config", metavar="CONFIG", help="the filled-in pilot config (YAML), e.g. my_pilot.yaml")
+    report.add_argument("--output", default=None, metavar="DIR",
+                        help="output folder (default: output.folder of the config)")
     report.add_argument("--fast", action="store_true", help="fewer posterior draws")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(func=_pilot_report)
-    demo = pilot_sub.add_parser("demo", help="simulate a district with a known effect and report on it")
-    demo.add_argument("folder", nargs="?", default="pilot_demo")
-    demo.add_argument("--seed", type=int, default=2024)
+    demo = _sub(pilot_sub, "demo", "simulate a district with a known effect and report on it",
+                "plm pilot demo", "plm pilot demo demo_folder --design multisite --seed 7 --fast")
+    demo.add_argument("folder", nargs="?", default="pilot_demo", metavar="FOLDER",
+                      help="folder for the simulated data, config and report (default: pilot_demo)")
+    demo.add_argument("--seed", type=int, default=2024, help="random seed of the simulated district (default: 2024)")
     demo.add_argument("--design", default="cluster_rct",
-                      choices=["cluster_rct", "individual_rct", "multisite", "comparison_schools"])
+                      choices=["cluster_rct", "individual_rct", "multisite", "comparison_schools"],
+                      help="study design to simulate (default: cluster_rct)")
     demo.add_argument("--fast", action="store_true", help="fewer posterior draws")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_pilot_demo)
     return parser
 

@@ -2,8 +2,10 @@
 
 Nothing here knows about the district pilot: its config and data checks live in its own package.
 
->>> from plmresearch import load_dataset, list_datasets
->>> hsb = load_dataset("hsb")          # doctest: +SKIP
+>>> from plmresearch import load_dataset
+>>> hsb = load_dataset("hsb")
+>>> hsb.shape, hsb["school"].nunique()
+((7185, 14), 160)
 """
 
 from __future__ import annotations

@@ -125,6 +125,10 @@ def hedges_g(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: float,
     ``1/n_t + 1/n_c + g²/(2(n_t + n_c))`` (metafor ``escalc(measure="SMD")``).
     ``exact=False`` uses the WWC omega ``1 - 3/(4N - 9)`` (WWC Handbook v4.1 App. E).
     The noncentral-t CI is J times the CI of d (as effectsize ``hedges_g``).
+
+    >>> g = hedges_g(mean_t=103, sd_t=15, n_t=50, mean_c=100, sd_c=14, n_c=50)
+    >>> round(g.estimate, 4), round(g.std_error, 4)
+    (0.2052, 0.2005)
     """
     mean_t, sd_t, n_t, mean_c, sd_c, n_c, ci_level, ci_method = _check_common(
         mean_t, sd_t, n_t, mean_c, sd_c, n_c, ci_level, ci_method)

@@ -59,6 +59,9 @@ def improvement_index(g: Any) -> Any:
     they received the intervention (WWC Handbook v2.0 App. F: g = 0.25 -> U3 = 60%
     -> index 10; the WWC reports whole points, round the result to show it that way).
     Accepts a number or an array.
+
+    >>> round(improvement_index(0.25), 2)
+    9.87
     """
     if np.ndim(g) == 0:
         return 100 * (float(stats.norm.cdf(finite(g, "g"))) - 0.5)

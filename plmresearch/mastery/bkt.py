@@ -24,7 +24,7 @@ import pandas as pd
 from plmresearch.errors import InputError, ModelError
 from plmresearch.mastery import _kernels
 from plmresearch.mastery._data import correct_values, pack, validate
-from plmresearch.validation import count, positive, probability
+from plmresearch.validation import count, positive, probability, require_columns, require_frame
 
 PARAM_NAMES = _kernels.PARAM_NAMES
 
@@ -39,6 +39,9 @@ BOUNDS: dict[str, dict[str, tuple[float, float]]] = {
     "corbett_anderson": {"guess": (1e-6, 0.3), "slip": (1e-6, 0.1)},
 }
 _FLOOR = 1e-6
+
+#: Choices for skills a model was not fitted on (``predict``/``evaluate``).
+UNSEEN = ("error", "drop", "prior")
 
 
 def _bounds_arrays(bounds) -> tuple[np.ndarray, np.ndarray]:
@@ -99,18 +102,57 @@ class BKTModel:
     def _repr_html_(self) -> str:
         return self.params.to_html(float_format=lambda x: f"{x:.4f}")
 
-    def _packed(self, df: pd.DataFrame):
-        y = validate(df, self.skill, self.student, self.correct, self.order)
+    def population_params(self) -> pd.Series:
+        """Population-average parameters: the unweighted mean of each parameter over the fitted skills.
+
+        Used by ``unseen="prior"`` for skills the model was not fitted on; every skill counts
+        once, whatever its number of responses, as a skill drawn at random would.
+        """
+        return self.params.loc[:, list(PARAM_NAMES)].mean()
+
+    def _resolve_unseen(self, df: pd.DataFrame, unseen: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+        """The rows to predict, the parameter table to predict them with, and notes for the result."""
+        if unseen not in UNSEEN:
+            raise InputError(f"`unseen` must be one of {list(UNSEEN)}, got {unseen!r}.")
+        require_frame(df)
+        require_columns(df, [self.skill], what="response table")
         known = self.params.index
+        skills = pd.Index(pd.unique(df[self.skill]))
+        new = skills[~skills.isin(known)]
+        params = self.params.loc[:, list(PARAM_NAMES)]
+        if not len(new):
+            return df, params, []
+        is_new = df[self.skill].isin(new)
+        n_rows = int(is_new.sum())
+        if unseen == "error":
+            raise InputError(
+                f"{len(new)} skill(s) in column '{self.skill}' were not in the fitted data "
+                f"({n_rows} row(s)), e.g. {list(new[:5])}. Fit them too, or pass unseen='drop' to leave "
+                "those rows out, or unseen='prior' to predict them from the population-average parameters."
+            )
+        if unseen == "drop":
+            note = (f"{n_rows} row(s) on {len(new)} skill(s) not in the fitted data were dropped "
+                    f"(e.g. {list(new[:5])}).")
+            return df.loc[~is_new], params, [note]
+        avg = self.population_params()
+        extra = pd.DataFrame([avg.to_numpy()] * len(new), index=new, columns=list(PARAM_NAMES))
+        note = (f"{n_rows} row(s) on {len(new)} skill(s) not in the fitted data (e.g. {list(new[:5])}) were "
+                "predicted from the population-average parameters (mean over the "
+                f"{len(known)} fitted skills).")
+        return df, pd.concat([params, extra]), [note]
+
+    def _packed(self, df: pd.DataFrame, params: pd.DataFrame | None = None):
+        y = validate(df, self.skill, self.student, self.correct, self.order)
+        known = (self.params if params is None else params).index
         unknown = pd.Index(pd.unique(df[self.skill])).difference(known)
         if len(unknown):
             raise InputError(
                 f"{len(unknown)} skill(s) in column '{self.skill}' were not in the fitted data, e.g. "
                 f"{list(unknown[:5])}. Fit them too, or drop those rows before predicting."
             )
-        return pack(df, self.skill, self.student, y, skills=known)
+        return pack(df, self.skill, self.student, y, skills=pd.Index(known, name=self.skill))
 
-    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, unseen: str = "error") -> pd.DataFrame:
         """Copy of ``df`` with ``p_correct`` (before each response) and ``p_mastered`` (after it).
 
         ``p_correct`` = P(K) (1 - slip) + (1 - P(K)) guess, with P(K) the probability the
@@ -118,18 +160,30 @@ class BKTModel:
         that skill; ``p_mastered`` is P(K) after the response is observed and the
         learning transition applied (Corbett & Anderson 1995, eqs. 1-2), the quantity
         compared with 0.95 by the mastery rule of the Cognitive Tutor.
+
+        Parameters
+        ----------
+        df : DataFrame
+            Responses with the columns the model was fitted with.
+        unseen : {"error", "drop", "prior"}
+            What to do with skills the model was not fitted on. ``"error"`` (default)
+            raises an error naming them; ``"drop"`` leaves their rows out; ``"prior"``
+            predicts them from :meth:`population_params`. What was done is recorded in
+            ``result.attrs["notes"]``.
         """
-        pk = self._packed(df)
-        theta = self.params.loc[:, list(PARAM_NAMES)].to_numpy(dtype=float)
+        data, params, notes = self._resolve_unseen(df, unseen)
+        pk = self._packed(data, params)
+        theta = params.to_numpy(dtype=float)
         seq_param = np.ascontiguousarray(theta[pk.seq_skill])
         p_correct, p_mastered = _kernels.forward_predict(pk.obs, pk.seq_start, seq_param)
-        out = df.copy()
-        pc = np.empty(len(df))
-        pm = np.empty(len(df))
+        out = data.copy()
+        pc = np.empty(len(data))
+        pm = np.empty(len(data))
         pc[pk.rows] = p_correct
         pm[pk.rows] = p_mastered
         out["p_correct"] = pc
         out["p_mastered"] = pm
+        out.attrs["notes"] = notes
         return out
 
     def log_likelihood(self, df: pd.DataFrame) -> pd.Series:
@@ -140,13 +194,44 @@ class BKTModel:
         return pd.Series(np.bincount(pk.seq_skill, weights=ll, minlength=len(pk.skills)), index=pk.skills,
                          name="log_likelihood")
 
-    def evaluate(self, df: pd.DataFrame, by_skill: bool = True) -> pd.DataFrame:
-        """AUC, RMSE and log-loss of ``predict(df)``: one row per skill and an 'overall' (pooled) row."""
+    def evaluate(self, df: pd.DataFrame, by_skill: bool = True, unseen: str = "error") -> pd.DataFrame:
+        """AUC, RMSE and log-loss of ``predict(df, unseen=unseen)``: one row per skill and an 'overall' (pooled) row.
+
+        ``unseen`` is as in :meth:`predict`; its note (rows dropped or predicted from the
+        population-average parameters) is in ``result.attrs["notes"]``.
+        """
         from plmresearch.mastery.evaluate import evaluate_predictions
 
-        pred = self.predict(df)
-        return evaluate_predictions(pred, correct=self.correct, p_correct="p_correct",
-                                    skill=self.skill if by_skill else None)
+        pred = self.predict(df, unseen=unseen)
+        out = evaluate_predictions(pred, correct=self.correct, p_correct="p_correct",
+                                   skill=self.skill if by_skill else None)
+        out.attrs["notes"] = list(pred.attrs.get("notes", []))
+        return out
+
+
+def _run_em_with_progress(pk, starts, forgets, lo, hi, max_iter, tol, n_jobs, progress):
+    """EM for every skill and restart; with a visible bar, in chunks of skills so the bar can move.
+
+    Every (skill, restart) task is independent and its start is drawn beforehand, so chunking
+    does not change any estimate.
+    """
+    from plmresearch.progress import enabled, progress_bar
+
+    n_skill = len(pk.skills)
+    if not enabled(progress) or n_skill < 2:
+        return _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen, starts, forgets,
+                               lo, hi, max_iter, tol, n_jobs)
+    step = max(1, n_skill // 40, n_jobs)
+    parts = []
+    maxlen = pk.skill_maxlen
+    with progress_bar(total=n_skill, desc=f"BKT EM ({starts.shape[1]} restarts)", unit="skill") as bar:
+        for a in range(0, n_skill, step):
+            b = min(a + step, n_skill)
+            parts.append(_kernels.run_em(pk.obs, pk.seq_start, np.ascontiguousarray(pk.skill_q[a:b + 1]),
+                                         np.ascontiguousarray(maxlen[a:b]), np.ascontiguousarray(starts[a:b]),
+                                         forgets, lo, hi, max_iter, tol, n_jobs))
+            bar.update(b - a)
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
 
 def fit_bkt(
@@ -164,6 +249,7 @@ def fit_bkt(
     skills: Sequence | None = None,
     n_jobs: int = 1,
     convergence: str = "loglik",
+    progress: bool = True,
 ) -> BKTModel:
     """Fit one BKT model per skill by EM with random restarts.
 
@@ -196,6 +282,9 @@ def fit_bkt(
         Fit only these skills.
     n_jobs : int
         Threads across skills and restarts (-1: all available).
+    progress : bool
+        Show a progress bar over skills (see :mod:`plmresearch.progress`); the estimates
+        do not depend on it.
 
     Returns
     -------
@@ -241,8 +330,7 @@ def fit_bkt(
     pk = pack(data, skill, student, y)
     rng = np.random.default_rng(random_seed)
     starts = _random_starts(rng, len(pk.skills), n_restarts, bool(forgets), lo, hi)
-    est, lls, its = _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen, starts, bool(forgets),
-                                    lo, hi, max_iter, kernel_tol, n_jobs)
+    est, lls, its = _run_em_with_progress(pk, starts, bool(forgets), lo, hi, max_iter, kernel_tol, n_jobs, progress)
     if not np.all(np.isfinite(lls)):
         bad = pk.skills[~np.isfinite(lls).all(axis=1)]
         raise ModelError(f"EM produced a non-finite log-likelihood for skill(s) {list(bad[:5])}.")

@@ -1,9 +1,12 @@
 """Hierarchical models: multilevel regression (statsmodels REML/ML and PyMC), multisite
 trials, growth models, and their plots.
 
+>>> from plmresearch import load_dataset
 >>> from plmresearch.models import multilevel
->>> fit = multilevel("mathach ~ cses * meanses + (1 + cses | school)", hsb)   # doctest: +SKIP
->>> fit.fixed_effects, fit.variance_components, fit.icc(), fit.reliability()    # doctest: +SKIP
+>>> hsb = load_dataset("hsb")
+>>> fit = multilevel("mathach ~ 1 + (1 | school)", hsb)   # the unconditional model, R&B Table 4.2
+>>> round(fit.icc(), 3)
+0.18
 """
 
 from plmresearch.models.bayes import BayesMultilevelFit, default_sampler, fit_bayes

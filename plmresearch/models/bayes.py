@@ -27,7 +27,9 @@ which removes most intercept-slope posterior correlation.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,10 +55,32 @@ def default_sampler() -> str:
     return "nutpie" if importlib.util.find_spec("nutpie") is not None else "pymc"
 
 
+@contextlib.contextmanager
+def _quiet_pymc_logs():
+    """PyMC's own INFO lines and convergence warnings go to stderr (red boxes in notebooks); the
+    progress bar shows the sampling, and :func:`diagnostics` reports convergence in plain words."""
+    loggers = [logging.getLogger(name) for name in ("pymc", "pymc.sampling.mcmc", "pymc.stats.convergence")]
+    old = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, old):
+            lg.setLevel(level)
+
+
 def sample_model(model, *, draws: int, tune: int, chains: int, random_seed, target_accept: float,
-                 sampler: str | None = None):
-    """Run NUTS on a PyMC model and return the ArviZ DataTree."""
+                 sampler: str | None = None, progress: bool = True):
+    """Run NUTS on a PyMC model and return the ArviZ DataTree.
+
+    ``progress`` shows one bar over every iteration of every chain (tuning included), drawn
+    with the package's bar (:mod:`plmresearch.progress`) from PyMC's per-draw callback;
+    nutpie gets a one-step bar (it reports no draws to Python while it runs).
+    """
     import pymc as pm
+
+    from plmresearch.progress import progress_bar
 
     draws = count(draws, "draws")
     tune = count(tune, "tune", minimum=0)
@@ -67,10 +91,18 @@ def sample_model(model, *, draws: int, tune: int, chains: int, random_seed, targ
         raise InputError(f"`sampler` must be 'nutpie' or 'pymc', got {sampler!r}.")
     kw: dict[str, Any] = dict(model=model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                               progressbar=False, nuts_sampler=sampler, target_accept=target_accept)
+    total = chains * (tune + draws) if sampler == "pymc" else 1
+    bar = progress_bar(total=total, desc=f"sampling ({chains} chain(s), {sampler})", unit="draw",
+                       progress=progress)
     if sampler == "pymc":
         kw["cores"] = 1
+        if not bar.disable:
+            kw["callback"] = lambda trace, draw: bar.update(1)
     try:
-        return pm.sample(**kw)
+        with bar, _quiet_pymc_logs():
+            idata = pm.sample(**kw)
+            bar.update(max(0, bar.total - bar.n))  # nutpie reports nothing; PyMC may skip a last callback
+            return idata
     except Exception as exc:
         raise ModelError(f"Sampling failed ({type(exc).__name__}: {exc}). Check the data for extreme values.") from exc
 
@@ -390,6 +422,7 @@ def fit_bayes(
     prior_scale: float = 2.5,
     parameterization: str = "auto",
     warn: bool = True,
+    progress: bool = True,
 ) -> BayesMultilevelFit:
     """Fit an lme4-style multilevel model by MCMC (see the module docstring for priors).
 
@@ -408,6 +441,8 @@ def fit_bayes(
         Also draw replicated outcomes, for :meth:`BayesMultilevelFit.posterior_predictive_check`.
     warn : bool
         Also emit the convergence notes as :class:`SamplingWarning` (they are always in ``notes``).
+    progress : bool
+        Show a progress bar while sampling (``False`` turns it off).
     """
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     check_ci_level(ci_level)
@@ -419,7 +454,7 @@ def fit_bayes(
     # fit) would then dominate, while PyMC's C backend caches compiled code across fits.
     sampler = sampler or ("pymc" if parts.parameterization == "marginal" else default_sampler())
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
-                         target_accept=target_accept, sampler=sampler)
+                         target_accept=target_accept, sampler=sampler, progress=progress)
     if parts.parameterization == "marginal":
         _add_group_effects(idata, parts, random_seed)
     if posterior_predictive:

@@ -134,6 +134,7 @@ def pool_site_estimates(
     sampler: str | None = None,
     ci_level: float = 0.95,
     warn: bool = True,
+    progress: bool = True,
 ) -> MultisiteFit:
     """Bayesian random-effects pooling of site estimates (the eight-schools model).
 
@@ -164,7 +165,7 @@ def pool_site_estimates(
         pm.Normal("y", theta, se, observed=y, dims="site")
     sampler = sampler or default_sampler()
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
-                         target_accept=target_accept, sampler=sampler)
+                         target_accept=target_accept, sampler=sampler, progress=progress)
     diag, notes = diagnostics(idata, var_names=["mu", "tau", "theta"])
     if warn:
         warn_notes(notes)
@@ -251,6 +252,7 @@ def multisite_trial(
     sampler: str | None = None,
     ci_level: float = 0.95,
     warn: bool = True,
+    progress: bool = True,
 ) -> MultisiteFit:
     """Site-specific treatment effects from unit-level data, partially pooled.
 
@@ -296,7 +298,7 @@ def multisite_trial(
         pm.Normal("y", a + s_a * u[codes] + theta[codes] * t, sigma, observed=y)
     sampler = sampler or default_sampler()
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
-                         target_accept=target_accept, sampler=sampler)
+                         target_accept=target_accept, sampler=sampler, progress=progress)
     diag, notes = diagnostics(idata, var_names=["mu", "tau", "theta", "sigma"])
     if warn:
         warn_notes(notes)

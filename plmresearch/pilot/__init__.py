@@ -1,6 +1,6 @@
 """District pilot evaluation: configuration, intake (identifier policy, data checks), synthetic districts, report.
 
->>> from plmresearch.pilot import simulate_district, load_config   # doctest: +SKIP
+>>> from plmresearch.pilot import simulate_district, load_config
 """
 
 from __future__ import annotations

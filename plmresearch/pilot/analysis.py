@@ -182,7 +182,7 @@ def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, s
     return pd.DataFrame(rows), str(effects.interpret(g))
 
 
-def _bayes(df: pd.DataFrame, cfg, fast: bool) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+def _bayes(df: pd.DataFrame, cfg, fast: bool, progress: bool = True) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
     from plmresearch import models
 
     y, t = cfg.primary_outcome, cfg.treatment
@@ -199,7 +199,7 @@ def _bayes(df: pd.DataFrame, cfg, fast: bool) -> tuple[pd.DataFrame, tuple[str, 
         warnings.simplefilter("ignore")
         fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=2 if fast else 4,
                                random_seed=cfg.random_seed, posterior_predictive=False, warn=False,
-                               ci_level=cfg.ci_level)
+                               ci_level=cfg.ci_level, progress=progress)
     post = fit.estimate(t)
     es_draws = np.asarray(post.draws) / sd
     thr = cfg.effect_threshold
@@ -372,30 +372,51 @@ def _fig_subgroups(sub: pd.DataFrame, ci_level: float):
 
 # --------------------------------------------------------------------------- entry point
 
-def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -> PilotAnalysis:
-    """Run the seven sections on a prepared pilot; returns aggregates only."""
+def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True,
+                  progress: bool = True) -> PilotAnalysis:
+    """Run the seven sections on a prepared pilot; returns aggregates only.
+
+    ``progress`` shows a bar over the sections (and the sampling of the Bayesian one).
+    """
+    from plmresearch.progress import progress_bar
+
+    with progress_bar(total=6, desc="pilot report", unit="section", progress=progress) as bar:
+        return _analyse(pilot, fast, bayesian, progress, bar)
+
+
+def _analyse(pilot: PilotData, fast: bool, bayesian: bool, progress: bool, bar) -> PilotAnalysis:
+    def step(name: str) -> None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
     cfg = pilot.config
     thr = cfg.suppression_threshold
     df = pilot.analytic
     checks = pilot.checks.to_frame(thr)
     flow, info = _flow(pilot, thr)
+    step("sample flow and attrition")
     baseline = _baseline(df, cfg, thr)
+    step("baseline equivalence")
     main, extra = _main_estimate(df, cfg)
     rows = [("design-based estimate: " + main.method, main)] + [(f"sensitivity: {k}", e) for k, e in extra]
     main_table = pd.DataFrame([{"estimator": k, "estimate": e.estimate, "std_error": e.std_error, "ci_low": e.ci_low,
                                 "ci_high": e.ci_high, "df": e.df, "p_value": e.p_value, "n_clusters": e.n_clusters,
                                 "effect_size": e.effect_size} for k, e in rows])
     es_table, interpretation = _effect_size(main, df, cfg)
+    step("main effect and effect size")
     bayes_table, bayes_notes, es_draws = (None, (), None)
     if bayesian:
-        bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
+        bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast, progress)
+    step("Bayesian analysis")
     subgroups = _subgroups(df, cfg, thr) if cfg.subgroups else None
+    step("subgroups")
     figures = {"sample_flow": _fig_flow(flow, thr), "baseline": _fig_baseline(baseline),
                "main_effect": _fig_effects(main_table, main.ci_level)}
     if es_draws is not None:
         figures["posterior"] = _fig_posterior(es_draws, cfg.effect_threshold)
     if subgroups is not None and not subgroups.empty:
         figures["subgroups"] = _fig_subgroups(subgroups, cfg.ci_level)
+    step("figures")
     return PilotAnalysis(
         design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,

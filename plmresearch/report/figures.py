@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+from plmresearch._plotting import figure_axes
 from plmresearch.reproduce import StudyResult
 
 
@@ -19,10 +19,7 @@ def plot_reproduction(result: StudyResult, ax=None, title: str | None = None):
     Each label gives the published value and ours.
     """
     t = result.table[result.table["within_tolerance"] != "n/a"].reset_index(drop=True)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 0.32 * len(t) + 1.4), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, (9, 0.32 * len(t) + 1.4))
     y = np.arange(len(t))[::-1]
     z = (t["reproduced"] - t["published"]) / t["tolerance"].where(t["tolerance"] > 0)
     zc = z.clip(-3, 3).fillna(0).to_numpy()

@@ -250,3 +250,70 @@ def test_bad_arguments(small):
     model = fit_bkt(small, n_restarts=2)
     with pytest.raises(PlmError, match="not in the fitted data"):
         model.predict(small.assign(skill="zzz"))
+
+
+@pytest.fixture(scope="module")
+def two_skills():
+    """Two skills fitted; the third, 'c', appears only in the data predicted."""
+    rng = np.random.default_rng(3)
+    truth = pd.DataFrame({"prior": [0.3, 0.5], "learn": [0.2, 0.1], "forget": [0.0, 0.0],
+                          "guess": [0.2, 0.25], "slip": [0.1, 0.05]}, index=["a", "b"])
+    train = simulate_responses(truth, n_students=60, n_opportunities=6, random_seed=3).drop(columns="known")
+    model = fit_bkt(train, n_restarts=3, random_seed=0)
+    new = pd.DataFrame({"student": [1, 1, 1, 2, 2], "skill": ["c"] * 5, "order": [1, 2, 3, 1, 2],
+                        "correct": rng.integers(0, 2, 5)})
+    test = pd.concat([train[train["student"].isin(train["student"].unique()[:5])], new], ignore_index=True)
+    return model, test
+
+
+def test_unseen_skill_error_names_skills_and_options(two_skills):
+    model, test = two_skills
+    with pytest.raises(InputError, match=r"1 skill\(s\).*\(5 row\(s\)\).*\['c'\].*unseen='drop'.*unseen='prior'"):
+        model.predict(test)
+    with pytest.raises(InputError, match="unseen='drop'"):
+        model.evaluate(test)
+    with pytest.raises(InputError, match="`unseen` must be one of"):
+        model.predict(test, unseen="ignore")
+
+
+def test_unseen_drop_leaves_rows_out_with_a_count(two_skills):
+    model, test = two_skills
+    pred = model.predict(test, unseen="drop")
+    seen = test[test["skill"] != "c"]
+    assert len(pred) == len(seen) and not (pred["skill"] == "c").any()
+    assert pred.attrs["notes"] == ["5 row(s) on 1 skill(s) not in the fitted data were dropped (e.g. ['c'])."]
+    # identical to predicting the seen rows alone
+    np.testing.assert_allclose(pred["p_correct"].to_numpy(), model.predict(seen)["p_correct"].to_numpy())
+    ev = model.evaluate(test, unseen="drop")
+    assert "c" not in ev.index and ev.loc["overall", "n"] == len(seen)
+    assert "5 row(s)" in ev.attrs["notes"][0]
+    assert len(test) == len(seen) + 5  # input untouched
+
+
+def test_unseen_prior_uses_population_average(two_skills):
+    """First response of a sequence: p_correct = P(L0)(1 - S) + (1 - P(L0)) G (Corbett & Anderson 1995,
+    eq. 1), here with each parameter averaged over the two fitted skills."""
+    model, test = two_skills
+    pred = model.predict(test, unseen="prior")
+    assert len(pred) == len(test)
+    avg = model.params[["prior", "guess", "slip"]].mean()
+    first = pred[(pred["skill"] == "c") & (pred["order"] == 1)]
+    expected = avg["prior"] * (1 - avg["slip"]) + (1 - avg["prior"]) * avg["guess"]
+    np.testing.assert_allclose(first["p_correct"], expected, rtol=1e-12)
+    # the seen skills are predicted exactly as before
+    seen = pred["skill"] != "c"
+    np.testing.assert_allclose(pred.loc[seen, "p_correct"], model.predict(test[test["skill"] != "c"])["p_correct"])
+    assert "population-average" in pred.attrs["notes"][0] and "5 row(s)" in pred.attrs["notes"][0]
+    ev = model.evaluate(test, unseen="prior")
+    assert ev.loc["c", "n"] == 5 and ev.loc["overall", "n"] == len(test)
+
+
+def test_progress_bar_does_not_change_estimates(two_skills, monkeypatch, capsys):
+    """With the bar forced on, EM runs in chunks of skills; every estimate is the same."""
+    model, _ = two_skills
+    train = simulate_responses(model.params, n_students=30, n_opportunities=5, random_seed=4).drop(columns="known")
+    quiet = fit_bkt(train, n_restarts=3, random_seed=0, progress=False)
+    monkeypatch.setenv("PLMRESEARCH_PROGRESS", "1")
+    shown = fit_bkt(train, n_restarts=3, random_seed=0)
+    assert "BKT EM" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(quiet.params, shown.params)
