@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams, VCSpec
+from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
 from plmresearch.errors import InputError, ModelError
 from plmresearch.models._views import fit_html, fixed_effects_frame, summary_text
@@ -245,6 +245,9 @@ def fit_mixedlm(
         lme4 style, e.g. ``"mathach ~ cses * meanses + (1 + cses | school)"``.
         Nested levels: ``(1 | school) + (1 | school:class)`` or ``(1 | school/class)``;
         a nested slope must be independent of the intercept: ``(1 + x || school:class)``.
+        Independent terms at the outer level (``(x || g)``), several terms on one factor
+        and crossed factors go to the sparse penalized-least-squares engine
+        (:func:`~plmresearch.models.lmm_pls.fit_lmm`), which ignores ``optimizers``/``polish``.
     reml : bool
         Restricted ML (HLM's and lme4's default) or full ML (for likelihood-ratio
         tests of fixed effects).
@@ -261,10 +264,11 @@ def fit_mixedlm(
     if not optimizers:
         raise InputError("`optimizers` is empty; give at least one, e.g. ('powell', 'nm').")
     used = check_data(mf, data)
+    from plmresearch.models.lmm_pls import fit_lmm, needs_pls
+
+    if needs_pls(mf, used):  # (x || g), two terms on one factor, crossed factors: MixedLM would refuse or misfit
+        return fit_lmm(mf, data, reml=reml, ci_level=ci_level)
     terms, d, exog_re, z_names, vc, vc_labels, free = _build(mf, used)
-    if not terms[0].correlated and len(z_names) > 1:
-        k_fe = design(f"~ {mf.fixed_rhs}", d.head(5)).shape[1]
-        free = MixedLMParams.from_components(np.ones(k_fe), np.eye(len(z_names)))
     x = design(f"~ {mf.fixed_rhs}", d)
     fe_names = list(x.columns)
     vcspec = _vcspec(d, vc) if vc else None
