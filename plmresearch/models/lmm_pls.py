@@ -162,24 +162,26 @@ class PLSProblem:
         L.data = np.asarray(theta, float)[self.lam_idx]
         return L
 
-    def _A(self, theta, pattern=False):
+    def _A(self, theta, pattern=False, ZtZ=None):
+        ZtZ = self.ZtZ if ZtZ is None else ZtZ
         if self.diagonal:
             lam = np.zeros(self.q)
             L = self.lam(theta)
             lam[L.indices] = L.data
-            A = self.ZtZ.copy()
+            A = ZtZ.copy()
             r = A.indices
             c = np.repeat(np.arange(self.q), np.diff(A.indptr))
             A.data = lam[r] * A.data * lam[c]
             return A + sp.identity(self.q, format="csc")
         L = self.lam(theta)
-        return (L.T @ self.ZtZ @ L + sp.identity(self.q)).tocsc()
+        return (L.T @ ZtZ @ L + sp.identity(self.q)).tocsc()
 
     def _sp(self, vals):
         return self._spmatrix(self._matrix(np.ascontiguousarray(vals, dtype=float)), self._I, self._J, (self.q, self.q))
 
-    def _factor(self, theta):
-        A = sp.tril(self._A(theta), format="coo")
+    def _factor(self, theta, ZtZ=None):
+        """Factor Lambda' ZtZ Lambda + I (ZtZ defaults to Z'Z; a GLMM passes Z'WZ); return its log-determinant."""
+        A = sp.tril(self._A(theta, ZtZ=ZtZ), format="coo")
         keys = A.col.astype(np.int64) * self.q + A.row
         at = np.searchsorted(self.A_keys, keys)
         vals = np.zeros(len(self.A_keys))
