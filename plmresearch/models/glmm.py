@@ -266,9 +266,10 @@ def fit_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: str = "
             if nm.fun < fx:
                 par, fx = nm.x, float(nm.fun)
         lo = np.array([-np.inf if b[0] is None else b[0] for b in bounds])
-        # two Newton steps: each costs 2 k^2 deviance evaluations, and PIRLS makes those dear
-        par, fx, ok = _newton_polish(prob.deviance, np.asarray(par, float), fx, lo, iters=2)
-        trials_rows.append({"optimizer": "newton polish", "llf": -fx / 2, "converged": ok, "error": None})
+        if len(par) <= 6:
+            # two Newton steps: each costs about 2 k^2 deviance evaluations, and PIRLS makes those dear
+            par, fx, ok = _newton_polish(prob.deviance, np.asarray(par, float), fx, lo, iters=2)
+            trials_rows.append({"optimizer": "newton polish", "llf": -fx / 2, "converged": ok, "error": None})
         theta, beta = par[:k], par[k:]
         vcov = _vcov_beta(prob, theta, beta)
         prob.loglik(theta, beta)
@@ -288,7 +289,7 @@ def fit_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: str = "
         notes.append("A random-effect variance is estimated at (or near) zero: a singular fit.")
     return GlmmFit(
         formula=mf.formula, fixed_effects=fixed, variance_components=vc, sigma2=float("nan"), llf=-fx / 2,
-        reml=False, optimizer="PIRLS + L-BFGS-B (theta, beta) + Newton polish", optimizer_trials=pd.DataFrame(trials_rows),
+        reml=False, optimizer="PIRLS + L-BFGS-B (theta, beta), Newton polish for <= 6 parameters", optimizer_trials=pd.DataFrame(trials_rows),
         n_obs=len(y), n_groups=n_groups, n_params=pls.p + k, ci_level=ci_level, notes=tuple(notes),
         random_effects=re, reliability_by_group=None, family=family, nAGQ=int(nAGQ),
         extra={"engine": "glmm", "theta": theta, "parsed": mf, "constant": fam.const,

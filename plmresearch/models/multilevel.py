@@ -41,11 +41,12 @@ def multilevel(formula: str, data: pd.DataFrame, engine: str = "statsmodels", fa
         ``"binomial"`` (logit link; 0/1 outcomes, or successes with ``trials=`` naming the
         column of trials) and ``"poisson"`` (log link) fit a generalized linear mixed model,
         frequentist by the Laplace approximation or adaptive Gauss-Hermite quadrature
-        (:func:`~plmresearch.models.glmm.fit_glmm`, keywords ``nAGQ``, ``trials``).
+        (:func:`~plmresearch.models.glmm.fit_glmm`, keywords ``nAGQ``, ``trials``), or by MCMC
+        with ``engine="bayes"`` (:func:`~plmresearch.models.bayes_glmm.fit_bayes_glmm`).
 
     Returns
     -------
-    MultilevelFit, GlmmFit or BayesMultilevelFit
+    MultilevelFit, GlmmFit, BayesMultilevelFit or BayesGlmmFit
 
     Warns
     -----
@@ -59,7 +60,7 @@ def multilevel(formula: str, data: pd.DataFrame, engine: str = "statsmodels", fa
     mf = parse_formula(formula)
     if family != "gaussian":
         if engine == "bayes":
-            from plmresearch.models.bayes import fit_bayes as fit
+            from plmresearch.models.bayes_glmm import fit_bayes_glmm as fit
 
             kwargs["family"] = family
         else:
