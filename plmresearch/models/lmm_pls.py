@@ -28,6 +28,17 @@ from scipy import optimize, stats
 
 from plmresearch.errors import InputError, ModelError
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
+from plmresearch.models.frequentist import MultilevelFit
+
+
+class LmmFit(MultilevelFit):
+    """A :class:`~plmresearch.models.frequentist.MultilevelFit` from the sparse PLS engine."""
+
+    @property
+    def method(self) -> str:
+        crit = "REML" if self.reml else "ML"
+        return (f"multilevel model ({crit}, penalized least squares with a sparse Cholesky factor as in lme4; "
+                f"optimizer {self.optimizer})")
 
 
 # --------------------------------------------------------------------------- structure
@@ -337,8 +348,6 @@ def fit_lmm(formula: str | MixedFormula, data: pd.DataFrame, *, reml: bool = Tru
     :class:`~plmresearch.models.frequentist.MultilevelFit` whose ``vcov`` is lme4's
     ``vcov`` (sigma^2 (R_X' R_X)^{-1}) and whose ``optimizer_trials`` lists each stage.
     """
-    from plmresearch.models.frequentist import MultilevelFit
-
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     _check_ci(ci_level)
     used = check_data(mf, data)
@@ -350,7 +359,7 @@ def fit_lmm(formula: str | MixedFormula, data: pd.DataFrame, *, reml: bool = Tru
         prob = PLSProblem(used[mf.outcome].to_numpy(float), x.to_numpy(), terms, reml)
         theta, dev, trials = minimize_theta(prob.deviance, prob.start(), prob.bounds())
         st = prob.fit_at(theta)
-        return _result(MultilevelFit, mf, used, x, terms, prob, theta, st, trials, reml, ci_level)
+        return _result(LmmFit, mf, used, x, terms, prob, theta, st, trials, reml, ci_level)
 
 
 def blas_threads(threads: int | None):
@@ -410,7 +419,7 @@ def random_effects_table(terms: list[ReTerm], b: np.ndarray, cond_sd: np.ndarray
     return pd.concat(rows, ignore_index=True)
 
 
-def conditional_sd(prob: PLSProblem, theta: np.ndarray, scale: float, max_q: int = 3000) -> np.ndarray | None:
+def conditional_sd(prob: PLSProblem, theta: np.ndarray, scale: float, max_q: int = 1000) -> np.ndarray | None:
     """SDs of b given y: sqrt(diag(scale * Lambda A^{-1} Lambda')), lme4's ``condVar`` (q <= max_q)."""
     if prob.q > max_q:
         return None
@@ -437,7 +446,7 @@ def _result(cls, mf, used, x, terms, prob, theta, st, trials, reml, ci_level):
     diag_theta = [theta[sl][np.r_[[r == c for r, c in zip(*_lower_colmajor(t.p))]]] for t, sl in zip(terms, prob.theta_slices)]
     if np.any(np.concatenate(diag_theta) < 1e-4):
         notes.append("A variance component is estimated at (or near) zero: a singular fit; consider a simpler random part.")
-    opt = "penalized least squares (CHOLMOD), L-BFGS-B + Nelder-Mead + Newton polish"
+    opt = " + ".join(str(o) for o in trials["optimizer"] if o != "start")
     fit = cls(formula=mf.formula, fixed_effects=fixed, variance_components=vc, sigma2=sigma2, llf=-st["deviance"] / 2,
               reml=reml, optimizer=opt, optimizer_trials=trials, n_obs=prob.n, n_groups=n_groups, n_params=n_params,
               ci_level=ci_level, notes=tuple(notes), random_effects=re, reliability_by_group=None,
@@ -464,7 +473,7 @@ def needs_pls(mf: MixedFormula, data: pd.DataFrame) -> bool:
     return False
 
 
-__all__ = ["PLSProblem", "ReTerm", "fit_lmm", "minimize_theta", "needs_pls", "profile_ci", "random_terms"]
+__all__ = ["LmmFit", "PLSProblem", "ReTerm", "fit_lmm", "minimize_theta", "needs_pls", "profile_ci", "random_terms"]
 
 
 # --------------------------------------------------------------------------- profile intervals

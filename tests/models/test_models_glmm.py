@@ -79,7 +79,9 @@ def test_cbpp_laplace_matches_glmer(cbpp_fits):
     assert fit.variance("herd", "Intercept") == pytest.approx(ref["var"], abs=1e-3)
     assert fit.llf == pytest.approx(ref["llf"], abs=1e-3)
     np.testing.assert_allclose(fit.bse.to_numpy(), ref["se"], rtol=1.5e-2)
-    assert "Laplace" in fit.method and "nAGQ" not in fit.summary()
+    assert "Laplace" in fit.summary() and "herd" in fit._repr_html_()
+    assert list(fit.to_frame()["term"]) == ["Intercept", "period[T.2]", "period[T.3]", "period[T.4]"]
+    assert fit.variance_decomposition()["proportion"].sum() == pytest.approx(1.0)
 
 
 def test_laplace_is_exact_laplace(cbpp_fits, cbpp):
