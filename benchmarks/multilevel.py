@@ -84,7 +84,7 @@ def main():
             e, r = ess_rhat(b.idata, ["fixed", "sigma", *sds])
             rows.append({"data": label, "engine": f"plmresearch bayes, {par} ({b.sampler})", "seconds": sec,
                          "min_bulk_ess": e, "ess_per_s": e / sec, "max_r_hat": r,
-                         "note": f"divergences {b.extra['n_divergences']}"})
+                         "note": f"divergences {b.n_divergences}"})
         if not args.skip_bambi:
             import bambi as bmb
 

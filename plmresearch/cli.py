@@ -56,7 +56,7 @@ def _datasets_fetch(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from plmresearch.study import list_studies, run_studies
+    from plmresearch.reproduce import list_studies, run_studies
 
     if args.list:
         print("\n".join(list_studies()))
@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=_datasets_fetch)
 
     rep = sub.add_parser("reproduce", help="run the study specs and print the scoreboard")
-    rep.add_argument("studies", nargs="*", metavar="STUDY", help="study names (default: all in studies/)")
+    rep.add_argument("studies", nargs="*", metavar="STUDY", help="study names (default: all; see --list)")
     rep.add_argument("--fast", action="store_true", help="fewer posterior draws and restarts (for CI and a first look)")
     rep.add_argument("--reports-dir", default="reports", help="where to write the Markdown and HTML scoreboard")
     rep.add_argument("--list", action="store_true", help="list the available studies and exit")

@@ -51,3 +51,11 @@ class ModelError(PlmError):
 
 class PrivacyError(PlmError):
     """Data would leak: direct identifiers present, or a small cell would be shown."""
+
+
+class PlmWarning(UserWarning):
+    """Base class of every warning plmresearch emits on purpose.
+
+    Silence or escalate them all in one line, e.g.
+    ``warnings.simplefilter("ignore", plmresearch.PlmWarning)``.
+    """

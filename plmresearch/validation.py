@@ -143,6 +143,14 @@ def probability(value: Any, name: str, open_low: bool = False, open_high: bool =
     return v
 
 
+def check_ci_level(value: Any, name: str = "ci_level") -> float:
+    """The one check of a confidence/credible level: a number strictly between 0 and 1 (e.g. 0.95).
+
+    Every public estimator validates its ``ci_level`` here (and ``alpha`` where it is a level).
+    """
+    return probability(value, name, open_low=True, open_high=True)
+
+
 def count(value: Any, name: str, minimum: int = 1) -> int:
     v = finite(value, name)
     if v != int(v) or v < minimum:

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import InputError
-from plmresearch.validation import (
+from plmresearch.validation import (  # noqa: F401 - check_ci_level is re-exported to the estimators
     binary_indicator,
+    check_ci_level,
     require_clusters,
     require_columns,
     require_frame,
@@ -169,12 +170,6 @@ def prepare(
     if cluster is not None:
         require_clusters(data, cluster, minimum=min_clusters)
     return Prepared(data=data, y=y, t=t, notes=notes, attrition=attrition)
-
-
-def check_ci_level(ci_level: float) -> float:
-    from plmresearch.validation import probability
-
-    return probability(ci_level, "ci_level", open_low=True, open_high=True)
 
 
 def covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:

@@ -21,12 +21,12 @@ import pandas as pd
 from plmresearch.causal._effect import build_estimate
 from plmresearch.causal._ols import ols
 from plmresearch.causal._prepare import check_ci_level, prepare
-from plmresearch.errors import InputError
+from plmresearch.errors import InputError, PlmWarning
 from plmresearch.results import Estimate
 from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
 
 
-class StaggeredTimingWarning(UserWarning):
+class StaggeredTimingWarning(PlmWarning):
     """Treatment starts at different periods for different units (TWFE may be biased)."""
 
 
@@ -206,15 +206,12 @@ def event_study(
 
 def event_study_plot(table: pd.DataFrame, *, ax=None, title: str = "Event study"):
     """Plot event-study coefficients with their CIs; returns a matplotlib Figure."""
-    import matplotlib.pyplot as plt
+    from plmresearch._plotting import figure_axes
 
     need = {"relative_time", "estimate", "ci_low", "ci_high"}
     if not isinstance(table, pd.DataFrame) or not need <= set(table.columns):
         raise InputError(f"`table` must be the output of event_study() with columns {sorted(need)}.")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, (6, 4))
     t = table.sort_values("relative_time")
     ax.errorbar(t.relative_time, t.estimate, yerr=[t.estimate - t.ci_low, t.ci_high - t.estimate], fmt="o",
                 capsize=3, color="C0")
@@ -223,5 +220,4 @@ def event_study_plot(table: pd.DataFrame, *, ax=None, title: str = "Event study"
     ax.set_xlabel("periods relative to first treatment")
     ax.set_ylabel("effect")
     ax.set_title(title)
-    fig.tight_layout()
     return fig

@@ -308,14 +308,11 @@ def love_plot(table: pd.DataFrame, *, threshold: float = 0.1, ax=None):
     ``table`` is the output of :func:`balance_table` (or ``Estimate.extra['balance']``).
     Returns a matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
+    from plmresearch._plotting import figure_axes
 
     if not isinstance(table, pd.DataFrame) or "smd_before" not in table or "covariate" not in table:
         raise InputError("`table` must be a balance table from balance_table() (columns 'covariate', 'smd_before').")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 0.4 * len(table) + 1.5))
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, (6, 0.4 * len(table) + 1.5))
     pos = np.arange(len(table))
     ax.scatter(table.smd_before.abs(), pos, marker="o", facecolors="none", edgecolors="C0", label="before")
     if "smd_after" in table:
@@ -327,5 +324,4 @@ def love_plot(table: pd.DataFrame, *, threshold: float = 0.1, ax=None):
     ax.margins(y=0.15)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.set_title("Covariate balance")
-    fig.tight_layout()
     return fig

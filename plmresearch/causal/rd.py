@@ -139,16 +139,13 @@ def rd_plot(
     """RD plot: binned means of the outcome (equal-width bins on each side) and the
     local linear fits with triangular kernel within the bandwidth (rdrobust's MSE-optimal
     one unless given). Returns a matplotlib Figure."""
-    import matplotlib.pyplot as plt
+    from plmresearch._plotting import figure_axes
 
     y, x, c, _ = _rd_inputs(df, outcome, running, cutoff, "drop")
     if bandwidth is None:
         bandwidth = regression_discontinuity(df.dropna(subset=[outcome]), outcome, running, c).extra["bandwidth"]
     h = finite(bandwidth, "bandwidth")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4))
-    else:
-        fig = ax.figure
+    fig, ax = figure_axes(ax, (6, 4))
     for side in (x < c, x >= c):
         xs, ys = x[side], y[side]
         edges = np.linspace(xs.min(), xs.max(), n_bins + 1)
@@ -167,5 +164,4 @@ def rd_plot(
     ax.set_xlabel(running)
     ax.set_ylabel(outcome)
     ax.set_title(f"Regression discontinuity at {running} = {c:g} (bandwidth {h:.3g})")
-    fig.tight_layout()
     return fig

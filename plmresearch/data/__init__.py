@@ -1,4 +1,6 @@
-"""The dataset layer: cards, loaders, fetching with checksums; intake and privacy of user files.
+"""The dataset layer: cards, loaders, fetching with checksums; reading user files; privacy tools.
+
+Nothing here knows about the district pilot: its config and data checks live in its own package.
 
 >>> from plmresearch import load_dataset, list_datasets
 >>> hsb = load_dataset("hsb")          # doctest: +SKIP
@@ -11,7 +13,7 @@ from functools import lru_cache
 import pandas as pd
 
 from plmresearch.data.fetch import cache_dir, fetch_dataset, fetch_file
-from plmresearch.data.intake import read_table
+from plmresearch.data.files import read_table
 from plmresearch.data.privacy import detect_identifier_columns, pseudonymize, suppress_small_cells
 from plmresearch.data.loaders import LOADERS
 from plmresearch.data.registry import DatasetCard, all_cards, dataset_card

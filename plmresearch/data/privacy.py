@@ -1,4 +1,7 @@
-"""Privacy protections for student-level data: pseudonyms, identifier checks, small-cell suppression.
+"""Privacy protections for student-level data: pseudonyms, identifier detection, small-cell suppression.
+
+Generic tools with explicit arguments; the district pilot applies its config's policy
+(which columns it drops or keeps) on top of them, in its own package.
 
 Sources
 -------
@@ -23,7 +26,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,9 +37,7 @@ from plmresearch.validation import closest, count
 
 __all__ = [
     "detect_identifier_columns",
-    "enforce_identifier_policy",
     "new_key",
-    "protect_identifiers",
     "pseudonymize",
     "suppress_small_cells",
     "suppression_mask",
@@ -241,7 +242,15 @@ def _birthdate_like(dates: pd.Series) -> tuple[str, float] | None:
     return None
 
 
-def detect_identifier_columns(df: pd.DataFrame, *, sample_size: int = 2000, random_seed: int = 0) -> pd.DataFrame:
+def detect_identifier_columns(
+    df: pd.DataFrame,
+    *,
+    drop: Iterable[str] = (),
+    keep: Iterable[str] = (),
+    id_column: str | None = None,
+    sample_size: int = 2000,
+    random_seed: int = 0,
+) -> pd.DataFrame:
     """Flag columns that look like direct identifiers, by column name and by content.
 
     By name: tokens such as name, first/last name, email/e-mail, dob/date_of_birth/birth,
@@ -250,15 +259,30 @@ def detect_identifier_columns(df: pd.DataFrame, *, sample_size: int = 2000, rand
     phone numbers written with separators, dates of birth (many distinct dates, mostly 2+
     years old), and person-name-like text (capitalised words) with high cardinality.
 
+    Columns already decided are left out of the result: those the caller will remove
+    (``drop``), those it keeps on purpose (``keep``) and ``id_column`` (an identifier that
+    will be pseudonymized, :func:`pseudonymize`); each must be a column of ``df``. Every
+    column is still scanned, so the result equals the undecided rows of the full scan
+    (the content sample of a column does not depend on which columns are decided).
+
     Returns
     -------
-    DataFrame with one row per flagged column: ``column``, ``identifier_type``,
+    DataFrame with one row per flagged, undecided column: ``column``, ``identifier_type``,
     ``detected_by`` ('name', 'content' or 'name+content') and ``share_matching`` (share
     of sampled values matching the content pattern; NaN when flagged by name only).
     Values themselves never appear in the result.
+
+    Raises
+    ------
+    ColumnError
+        ``drop``, ``keep`` or ``id_column`` names a column that is not in ``df``.
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
+    decided: set[str] = set()
+    for name, cols in (("drop", drop), ("keep", keep), ("id_column", () if id_column is None else id_column)):
+        listed = _as_columns(cols, name, df)
+        decided |= {str(c) for c in listed}
     sample_size = count(sample_size, "sample_size", minimum=10)
     rng = np.random.default_rng(random_seed)
     rows = []
@@ -275,84 +299,8 @@ def detect_identifier_columns(df: pd.DataFrame, *, sample_size: int = 2000, rand
                 "share_matching": by_content[1] if by_content else np.nan,
             }
         )
-    return pd.DataFrame(rows, columns=["column", "identifier_type", "detected_by", "share_matching"])
-
-
-def _policy_lists(config: Any) -> tuple[list[str], list[str], str | None, str]:
-    """(drop, keep, student_id column, where) from a PilotConfig or a plain mapping."""
-    if isinstance(config, Mapping):
-        priv = config.get("privacy", config)
-        drop = list(priv.get("drop_columns", []) or [])
-        keep = list(priv.get("keep_columns", []) or [])
-        sid = config.get("student_id") or (config.get("columns") or {}).get("student_id")
-        return drop, keep, sid, "the config"
-    drop = list(getattr(config, "drop_columns", ()))
-    keep = list(getattr(config, "keep_columns", ()))
-    where = f"the config {getattr(config, 'source', None) or ''}".rstrip()
-    return drop, keep, getattr(config, "student_id", None), where
-
-
-def enforce_identifier_policy(df: pd.DataFrame, config: Any) -> pd.DataFrame:
-    """Refuse data with direct identifiers unless the config drops or keeps each one.
-
-    Parameters
-    ----------
-    df
-        Data as read from the district's file (not modified).
-    config
-        A :class:`plmresearch.pilot.config.PilotConfig`, or a mapping with
-        ``privacy: {drop_columns: [...], keep_columns: [...]}`` (and optionally
-        ``columns: {student_id: ...}``). The student-ID column is exempt: it is
-        pseudonymized before analysis (:func:`protect_identifiers`).
-
-    Returns
-    -------
-    A copy of ``df`` without the columns listed in ``drop_columns``.
-
-    Raises
-    ------
-    PrivacyError
-        listing every flagged column that the config neither drops nor keeps.
-    ColumnError
-        when ``drop_columns`` or ``keep_columns`` names a column that is not in the data
-        (a typo there could let an identifier through).
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
-    drop, keep, sid, where = _policy_lists(config)
-    for listname, cols in (("drop_columns", drop), ("keep_columns", keep)):
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ColumnError(
-                f"privacy.{listname} in {where} names column(s) {missing} that are not in the data."
-                f"{closest(missing[0], map(str, df.columns))} Correct the name(s) so the policy applies."
-            )
-    flagged = detect_identifier_columns(df)
-    decided = set(drop) | set(keep) | ({sid} if sid is not None else set())
-    refused = flagged[~flagged["column"].isin([str(c) for c in decided])]
-    if len(refused):
-        listing = ", ".join(f"'{r.column}' ({r.identifier_type}, by {r.detected_by})" for r in refused.itertuples())
-        raise PrivacyError(
-            f"The data holds column(s) that look like direct identifiers: {listing}. "
-            f"List each under privacy: drop_columns (recommended) or keep_columns in {where}; "
-            "nothing is analysed until every one is decided."
-        )
-    return df.drop(columns=drop).copy()
-
-
-def protect_identifiers(df: pd.DataFrame, config: Any, key: bytes | str | None = None) -> pd.DataFrame:
-    """:func:`enforce_identifier_policy`, then replace the student-ID column by pseudonyms.
-
-    ``key=None`` uses a random key for this run (never written anywhere).
-    """
-    out = enforce_identifier_policy(df, config)
-    _, _, sid, where = _policy_lists(config)
-    if sid is None:
-        raise InputError(f"No student-ID column is named in {where} (columns: student_id).")
-    if sid not in out.columns:
-        raise ColumnError(f"Student-ID column '{sid}' not found in the data.{closest(sid, map(str, out.columns))}")
-    out[sid] = pseudonymize(out[sid], key)
-    return out
+    found = pd.DataFrame(rows, columns=["column", "identifier_type", "detected_by", "share_matching"])
+    return found[~found["column"].isin(decided)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- small-cell suppression

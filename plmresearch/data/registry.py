@@ -110,9 +110,11 @@ def _parse(text: str, origin: str) -> DatasetCard:
 def cards_dir():
     """The folder of dataset cards: the repository's ``datasets/`` (source checkout or
     editable install), else the copy installed inside the package."""
-    repo = Path(__file__).resolve().parents[2] / "datasets"
-    if repo.is_dir():
-        return repo
+    root = Path(__file__).resolve().parents[2]
+    # A checkout is recognised by its pyproject.toml: in an installed wheel the folder beside
+    # plmresearch/ is site-packages, whose ``datasets/`` may be another package (Hugging Face's).
+    if (root / "pyproject.toml").is_file() and (root / "datasets").is_dir():
+        return root / "datasets"
     return resources.files("plmresearch.datasets")
 
 

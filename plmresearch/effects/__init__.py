@@ -7,15 +7,15 @@ functions return :class:`PowerResult` (``.mdes``, ``.power``, ``.df``, ``.multip
 One line each (tutorial)::
 
     hedges_g_from_data(df, outcome="mathach", treatment="catholic").to_frame()
-    meta_analysis(yi, vi, method="REML", test="knha").forest_plot()
-    meta_analysis(yi, vi).funnel_plot()
+    forest_plot(meta_analysis(yi, vi, method="REML", test="knha"))
+    funnel_plot(meta_analysis(yi, vi))
     power_curve_plot("cluster", "n_clusters", range(10, 81), effect_size=0.25, n_per_cluster=25, icc=0.2)
     mdes_cluster_rct(n_per_cluster=25, n_clusters=40, icc=0.2).mdes
     baseline_equivalence(df, "treatment", ["pretest", "frl"])
     attrition_check(200, 200, 180, 170, boundary="wwc_boundary.csv", assumption="cautious")
 """
 
-from plmresearch.effects._common import EffectSize
+from plmresearch.results import EffectSize
 from plmresearch.effects.binary import (
     cox_index,
     cox_index_from_data,

@@ -1,107 +1,20 @@
-"""Private helpers of :mod:`plmresearch.effects`: the result type and input checks."""
+"""Private helpers of :mod:`plmresearch.effects`: input checks and intervals.
+
+:class:`EffectSize` lives in :mod:`plmresearch.results` and is re-exported here.
+"""
 
 from __future__ import annotations
 
-import html
 import math
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import optimize, special, stats
 
 from plmresearch.errors import InputError
+from plmresearch.results import EFFECT_SIZE_COLUMNS, EffectSize  # noqa: F401 - re-exported
+from plmresearch.validation import check_ci_level as check_level  # noqa: F401 - the one level check
 from plmresearch.validation import finite, probability
-
-EFFECT_SIZE_COLUMNS = [
-    "effect_size_type",
-    "estimate",
-    "variance",
-    "std_error",
-    "ci_low",
-    "ci_high",
-    "ci_level",
-    "ci_method",
-    "df",
-    "correction",
-    "n_treated",
-    "n_control",
-]
-
-
-@dataclass(frozen=True)
-class EffectSize:
-    """A standardized effect with its sampling variance and confidence interval.
-
-    Attributes
-    ----------
-    estimate : float
-        The effect size (e.g. Hedges' g).
-    variance, std_error : float
-        Large-sample sampling variance and its square root.
-    ci_low, ci_high, ci_level : float
-        Confidence interval and its level.
-    ci_method : str
-        ``"normal"`` (estimate ± z·SE) or ``"noncentral t"``.
-    effect_size_type : str
-        What the number is: "Cohen's d", "Hedges' g", "Glass's delta", "Cox index", ...
-    df : float or None
-        Degrees of freedom used by the small-sample correction / noncentral t.
-    correction : float or None
-        Small-sample correction factor applied (J or the WWC omega); None if none.
-    """
-
-    estimate: float
-    variance: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    effect_size_type: str
-    ci_level: float = 0.95
-    ci_method: str = "normal"
-    df: float | None = None
-    correction: float | None = None
-    n_treated: float | None = None
-    n_control: float | None = None
-    notes: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return (self.ci_low, self.ci_high)
-
-    def __float__(self) -> float:
-        return float(self.estimate)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("extra")
-        d["notes"] = "; ".join(self.notes)
-        return d
-
-    def to_frame(self) -> pd.DataFrame:
-        """One-row tidy table."""
-        d = self.to_dict()
-        return pd.DataFrame([{c: d.get(c) for c in EFFECT_SIZE_COLUMNS + ["notes"]}])
-
-    def summary(self) -> str:
-        lvl = round(self.ci_level * 100)
-        s = (
-            f"{self.effect_size_type} = {self.estimate:.4f} (SE {self.std_error:.4f}), "
-            f"{lvl}% CI [{self.ci_low:.4f}, {self.ci_high:.4f}] ({self.ci_method})"
-        )
-        return "\n".join([s] + [f"note: {n}" for n in self.notes])
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        table = self.to_frame().T.rename(columns={0: "value"})
-        return f"<p><b>{html.escape(self.effect_size_type)}</b></p>" + table.to_html(
-            float_format=lambda x: f"{x:.4g}", na_rep=""
-        )
-
 
 # ----------------------------------------------------------------------------- checks
 
@@ -120,10 +33,6 @@ def check_n(value: Any, name: str, minimum: float = 2) -> float:
     if v < minimum:
         raise InputError(f"`{name}` must be at least {minimum:g}, got {value!r}.")
     return int(v) if v.is_integer() else v
-
-
-def check_level(value: Any, name: str = "ci_level") -> float:
-    return probability(value, name, open_low=True, open_high=True)
 
 
 def check_variance(value: Any, name: str, allow_zero: bool = False) -> float:

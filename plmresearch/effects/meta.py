@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from scipy import optimize, stats
 
 from plmresearch.effects._common import check_choice, check_level
 from plmresearch.errors import InputError, ModelError
+from plmresearch.results import Record, Result
 from plmresearch.validation import array_1d, require_columns, same_length
 
 METHODS = ("FE", "DL", "REML", "PM")
@@ -197,8 +198,17 @@ def _fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str, ci
 
 
 @dataclass(frozen=True)
-class MetaAnalysis:
-    """Result of :func:`meta_analysis` (intercept-only model)."""
+class MetaAnalysis(Record):
+    """Result of :func:`meta_analysis` (intercept-only model).
+
+    Plot it with :func:`plmresearch.effects.plots.forest_plot` or ``funnel_plot`` (the plots
+    take the fitted result; this module does not import them, so there is no import cycle).
+    """
+
+    _columns: ClassVar[list[str]] = [
+        "method", "test", "k", "estimate", "std_error", "ci_low", "ci_high", "ci_level", "statistic",
+        "df", "p_value", "tau2", "i2", "h2", "q", "q_df", "q_p_value", "pi_low", "pi_high"]
+    _hidden: ClassVar[frozenset[str]] = frozenset({"yi", "vi", "labels", "weights"})
 
     estimate: float
     std_error: float
@@ -228,11 +238,6 @@ class MetaAnalysis:
     def tau(self) -> float:
         return math.sqrt(self.tau2)
 
-    def to_frame(self) -> pd.DataFrame:
-        cols = ["method", "test", "k", "estimate", "std_error", "ci_low", "ci_high", "ci_level", "statistic",
-                "df", "p_value", "tau2", "i2", "h2", "q", "q_df", "q_p_value", "pi_low", "pi_high"]
-        return pd.DataFrame([{c: getattr(self, c) for c in cols}])
-
     def studies(self) -> pd.DataFrame:
         """Per-study table: estimate, variance, CI (normal) and weight (%) in this model."""
         se = np.sqrt(self.vi)
@@ -240,7 +245,10 @@ class MetaAnalysis:
         return pd.DataFrame({"study": self.labels, "yi": self.yi, "vi": self.vi, "ci_low": self.yi - z * se,
                              "ci_high": self.yi + z * se, "weight_pct": 100 * self.weights})
 
-    def summary(self) -> str:
+    def _title(self) -> str:
+        return f"{'Fixed-effect' if self.method == 'FE' else 'Random-effects'} meta-analysis"
+
+    def _summary_lines(self) -> list[str]:
         lvl = round(self.ci_level * 100)
         stat = "t" if self.test == "knha" else "z"
         lines = [
@@ -253,25 +261,7 @@ class MetaAnalysis:
         ]
         if not math.isnan(self.pi_low):
             lines.append(f"{lvl}% prediction interval [{self.pi_low:.4f}, {self.pi_high:.4f}]")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().T.rename(columns={0: "value"}).to_html(float_format=lambda x: f"{x:.4g}", na_rep="")
-
-    def forest_plot(self, **kwargs: Any):
-        """Forest plot (matplotlib Figure); see :func:`plmresearch.effects.plots.forest_plot`."""
-        from plmresearch.effects.plots import forest_plot
-
-        return forest_plot(self, **kwargs)
-
-    def funnel_plot(self, **kwargs: Any):
-        """Funnel plot with Egger's test (matplotlib Figure)."""
-        from plmresearch.effects.plots import funnel_plot
-
-        return funnel_plot(self, **kwargs)
+        return lines
 
     def egger_test(self, model: str = "rma") -> pd.DataFrame:
         """Egger's regression test for funnel-plot asymmetry (see :func:`egger_test`)."""
@@ -279,7 +269,7 @@ class MetaAnalysis:
 
 
 @dataclass(frozen=True)
-class MetaRegression:
+class MetaRegression(Result):
     """Result of :func:`meta_regression`."""
 
     coefficients: pd.DataFrame
@@ -300,15 +290,15 @@ class MetaRegression:
     def to_frame(self) -> pd.DataFrame:
         return self.coefficients.copy()
 
-    def summary(self) -> str:
+    def _title(self) -> str:
+        return "Meta-regression"
+
+    def _summary_lines(self) -> list[str]:
         qm = "F" if self.test == "knha" else "QM"
-        return (f"Meta-regression (k = {self.k}; {self.method}; test {self.test}); tau^2 = {self.tau2:.4f}, "
+        return [f"Meta-regression (k = {self.k}; {self.method}; test {self.test}); tau^2 = {self.tau2:.4f}, "
                 f"I^2 = {self.i2:.2f}%\nQE({self.qe_df}) = {self.qe:.4f}, p = {self.qe_p_value:.4g}; "
                 f"{qm}({self.qm_df}) = {self.qm:.4f}, p = {self.qm_p_value:.4g}\n"
-                + self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-
-    def __str__(self) -> str:
-        return self.summary()
+                + self.coefficients.to_string(index=False, float_format=lambda x: f"{x:.4f}")]
 
 
 # ----------------------------------------------------------------------------- public API

@@ -1,7 +1,7 @@
 """Forest plot, funnel plot and power curve (matplotlib Figures).
 
-Each function returns a :class:`matplotlib.figure.Figure` and never calls ``plt.show()``;
-save it with ``fig.savefig(path)``.
+Each function takes ``ax=`` and returns a :class:`matplotlib.figure.Figure` (the package's one
+convention, :mod:`plmresearch._plotting`); none calls ``plt.show()``. Save with ``fig.savefig(path)``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from plmresearch._plotting import figure_axes
 from plmresearch.effects.meta import MetaAnalysis, egger_test, meta_analysis
 from plmresearch.errors import InputError
-
-
-def _figure(figsize):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def _as_meta(result: Any, vi: Any = None, labels: Any = None, method: str = "REML") -> MetaAnalysis:
@@ -31,17 +26,17 @@ def _as_meta(result: Any, vi: Any = None, labels: Any = None, method: str = "REM
 
 def forest_plot(result: Any, vi: Any = None, *, labels: Any = None, method: str = "REML",
                 xlabel: str = "Effect size", figsize: tuple[float, float] | None = None,
-                show_prediction_interval: bool = True):
+                show_prediction_interval: bool = True, ax=None):
     """Forest plot: one row per study (estimate and normal CI, marker area ∝ weight),
-    the pooled estimate as a diamond and, for random-effects models, the prediction interval.
+    the pooled estimate as a diamond and, for random-effects models, the prediction interval
+    (the layout of metafor's ``forest.rma``; Viechtbauer 2010, *J. Stat. Softw.* 36(3)).
 
     ``result`` is a :class:`~plmresearch.effects.meta.MetaAnalysis`, or effect sizes with ``vi``.
     """
     r = _as_meta(result, vi, labels, method)
     tab = r.studies()
     k = len(tab)
-    fig = _figure(figsize or (7.5, 1.2 + 0.32 * (k + 2)))
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(ax, figsize or (7.5, 1.2 + 0.32 * (k + 2)))
     ypos = np.arange(k, 0, -1) + 1
     sizes = 20 + 280 * tab["weight_pct"].to_numpy() / max(tab["weight_pct"].max(), 1e-12)
     ax.hlines(ypos, tab["ci_low"], tab["ci_high"], color="0.25", lw=1)
@@ -65,13 +60,12 @@ def forest_plot(result: Any, vi: Any = None, *, labels: Any = None, method: str 
 
 
 def funnel_plot(result: Any, vi: Any = None, *, labels: Any = None, method: str = "REML",
-                xlabel: str = "Effect size", figsize: tuple[float, float] = (6, 5), egger: bool = True):
+                xlabel: str = "Effect size", figsize: tuple[float, float] = (6, 5), egger: bool = True, ax=None):
     """Funnel plot (effect vs standard error, inverted axis) with the pseudo-95% region
     around the pooled estimate and, optionally, Egger's test (metafor ``regtest``) in the title."""
     r = _as_meta(result, vi, labels, method)
     se = np.sqrt(r.vi)
-    fig = _figure(figsize)
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(ax, figsize)
     top = float(se.max()) * 1.05
     z = stats.norm.ppf(0.975)
     grid = np.linspace(0, top, 50)
@@ -92,8 +86,9 @@ def funnel_plot(result: Any, vi: Any = None, *, labels: Any = None, method: str 
 
 
 def power_curve_plot(design: str, vary: str, values: Any, *, target_power: float = 0.8,
-                     figsize: tuple[float, float] = (6, 4), **params: Any):
-    """Power curve: power against ``vary`` for a design of :func:`plmresearch.effects.power.power_curve`.
+                     figsize: tuple[float, float] = (6, 4), ax=None, **params: Any):
+    """Power curve: power against ``vary`` for a design of :func:`plmresearch.effects.power.power_curve`
+    (the PowerUp! formulas of Dong & Maynard 2013, *J. Res. Educ. Eff.* 6(1)).
 
     Example: ``power_curve_plot("cluster", "n_clusters", range(10, 81), effect_size=0.25,
     n_per_cluster=25, icc=0.2)``.
@@ -101,8 +96,7 @@ def power_curve_plot(design: str, vary: str, values: Any, *, target_power: float
     from plmresearch.effects.power import power_curve
 
     tab = power_curve(design, vary, values, **params)
-    fig = _figure(figsize)
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(ax, figsize)
     ax.plot(tab[vary], tab["power"], color="tab:blue", lw=2)
     ax.axhline(target_power, color="0.5", ls="--", lw=0.8)
     ax.set_ylim(0, 1)

@@ -1,6 +1,7 @@
 """Figures for knowledge-tracing models: learning curves, P(mastered) trajectories, parameters.
 
-Each function returns a matplotlib Figure and never calls ``plt.show``.
+Each function takes ``ax=`` and returns a matplotlib Figure (:mod:`plmresearch._plotting`);
+none calls ``plt.show``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from plmresearch._plotting import figure_axes, figure_axes_grid
 from plmresearch.errors import InputError
 from plmresearch.mastery.afm import opportunity_counts
 from plmresearch.validation import count, require_columns, require_frame
@@ -16,8 +18,9 @@ from plmresearch.validation import count, require_columns, require_frame
 
 def learning_curve(pred: pd.DataFrame, skill: str = "skill", student: str = "student", correct: str = "correct",
                    p_correct: str = "p_correct", max_opportunity: int = 20, min_students: int = 10,
-                   skills=None) -> Figure:
-    """Observed vs predicted error rate by opportunity (1 = first response on the skill).
+                   skills=None, ax=None) -> Figure:
+    """Observed vs predicted error rate by opportunity (1 = first response on the skill): the learning
+    curve of Martin, Mitrovic, Koedinger & Mathan (2011), *User Model. User-Adapt. Interact.* 21(3).
 
     ``pred`` is the output of ``model.predict(df)`` (rows in order within student).
     Opportunities with fewer than ``min_students`` responses are not drawn (small
@@ -34,8 +37,7 @@ def learning_curve(pred: pd.DataFrame, skill: str = "skill", student: str = "stu
     g = d[d["opp"] <= max_opportunity].groupby("opp").agg(observed=("obs", "mean"), predicted=("pred", "mean"),
                                                           n=("obs", "size"))
     g = g[g["n"] >= min_students]
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
+    fig, ax = figure_axes(ax, (6, 4))
     ax.plot(g.index, g["observed"], "o-", label="observed")
     ax.plot(g.index, g["predicted"], "s--", label="predicted")
     ax.set_xlabel("opportunity")
@@ -47,8 +49,10 @@ def learning_curve(pred: pd.DataFrame, skill: str = "skill", student: str = "stu
 
 
 def mastery_trajectories(pred: pd.DataFrame, students, skill_value, skill: str = "skill", student: str = "student",
-                         correct: str = "correct", p_mastered: str = "p_mastered", threshold: float = 0.95) -> Figure:
-    """P(mastered) after each opportunity for a few students on one skill, with the mastery threshold.
+                         correct: str = "correct", p_mastered: str = "p_mastered", threshold: float = 0.95,
+                         ax=None) -> Figure:
+    """P(mastered) after each opportunity for a few students on one skill, with the mastery threshold
+    (the BKT posterior of Corbett & Anderson 1995; 0.95 is their mastery criterion).
 
     Wrong answers are marked with an x.
     """
@@ -57,8 +61,7 @@ def mastery_trajectories(pred: pd.DataFrame, students, skill_value, skill: str =
     d = pred[(pred[skill] == skill_value) & pred[student].isin(list(students))]
     if len(d) == 0:
         raise InputError(f"No rows for skill {skill_value!r} and students {list(students)[:5]}.")
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
+    fig, ax = figure_axes(ax, (7, 4))
     for s, g in d.groupby(student, sort=False):
         x = np.arange(1, len(g) + 1)
         line, = ax.plot(x, g[p_mastered].to_numpy(), "-", label=f"student {s}")
@@ -73,14 +76,17 @@ def mastery_trajectories(pred: pd.DataFrame, students, skill_value, skill: str =
     return fig
 
 
-def parameter_plot(params: pd.DataFrame, columns=("prior", "learn", "forget", "guess", "slip")) -> Figure:
-    """One panel per BKT parameter: its value for each skill, sorted (``model.params``)."""
+def parameter_plot(params: pd.DataFrame, columns=("prior", "learn", "forget", "guess", "slip"), ax=None) -> Figure:
+    """One panel per BKT parameter (Corbett & Anderson 1995): its value for each skill, sorted (``model.params``).
+
+    ``ax``, when given, holds one Axes per parameter drawn.
+    """
     require_frame(params, "params")
     cols = [c for c in columns if c in params.columns and not (c == "forget" and (params[c] == 0).all())]
     if not cols:
         raise InputError(f"`params` has none of the columns {list(columns)}.")
-    fig = Figure(figsize=(3 * len(cols), 3.2))
-    axes = np.atleast_1d(fig.subplots(1, len(cols), sharey=True))
+    fig, grid = figure_axes_grid(ax, 1, len(cols), (3 * len(cols), 3.2), sharey=True)
+    axes = grid[0]
     for ax, c in zip(axes, cols):
         v = np.sort(params[c].to_numpy())
         ax.plot(v, np.arange(len(v)), ".")

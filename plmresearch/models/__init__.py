@@ -3,7 +3,7 @@ trials, growth models, and their plots.
 
 >>> from plmresearch.models import multilevel
 >>> fit = multilevel("mathach ~ cses * meanses + (1 + cses | school)", hsb)   # doctest: +SKIP
->>> fit.fixed_effects, fit.variance_components, fit.icc, fit.reliability()    # doctest: +SKIP
+>>> fit.fixed_effects, fit.variance_components, fit.icc(), fit.reliability()    # doctest: +SKIP
 """
 
 from plmresearch.models.bayes import BayesMultilevelFit, default_sampler, fit_bayes

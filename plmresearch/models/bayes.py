@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import InputError, ModelError
-from plmresearch.models._views import fit_html, fixed_effects_frame, summary_text
+from plmresearch.models._views import MultilevelViews, fixed_effects_frame
 from plmresearch.models import marginal
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, nesting, parse_formula
 from plmresearch.models.posterior import (
@@ -45,7 +45,7 @@ from plmresearch.models.posterior import (
     element_diagnostics,
     warn_notes,
 )
-from plmresearch.validation import count, probability
+from plmresearch.validation import check_ci_level, count, probability
 
 
 def default_sampler() -> str:
@@ -80,14 +80,20 @@ def _safe(name: str) -> str:
 
 
 @dataclass
-class BayesMultilevelFit:
+class BayesMultilevelFit(MultilevelViews):
     """Result of :func:`fit_bayes`: posterior tables, diagnostics, and the ArviZ DataTree.
 
     ``fixed_effects`` has one row per term with the ``Estimate`` columns (posterior
     mean as ``estimate``, posterior SD as ``std_error``, equal-tailed credible interval)
     plus r_hat and ESS; ``variance_components`` follows lme4's ``VarCorr`` layout with
     posterior means. ``notes`` holds the plain-words convergence warnings.
+    ``parameterization`` is ``"marginal"`` or ``"noncentred"``; ``groups`` the grouping
+    factors in formula order; ``sd_y`` the outcome's SD (the scale of the standardized
+    draws); ``n_divergences`` the divergent transitions; ``model`` the PyMC model.
     """
+
+    _fixed_title = "Fixed effects (posterior):"
+    _vc_title = "Variance components (posterior means):"
 
     formula: str
     fixed_effects: pd.DataFrame
@@ -100,11 +106,15 @@ class BayesMultilevelFit:
     sampler: str
     ci_level: float = 0.95
     notes: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    parameterization: str = "noncentred"
+    groups: tuple[str, ...] = ()
+    sd_y: float = float("nan")
+    n_divergences: int = 0
+    model: Any = field(default=None, repr=False)
 
     @property
     def method(self) -> str:
-        how = {"marginal": "group effects integrated out", "noncentred": "non-centred"}[self.extra["parts"].parameterization]
+        how = {"marginal": "group effects integrated out", "noncentred": "non-centred"}[self.parameterization]
         return f"Bayesian multilevel model (PyMC, {how}, sampler {self.sampler})"
 
     @property
@@ -118,7 +128,7 @@ class BayesMultilevelFit:
             raise InputError(f"No fixed effect named '{term}'. Terms: {terms}.")
         draws = self.idata["posterior"]["fixed"].sel(term=term).values.reshape(-1)
         diag = element_diagnostics(self.diagnostics, f"fixed[{term}]")
-        sd_y = self.extra["sd_y"]
+        sd_y = self.sd_y
         return PosteriorEstimate.from_draws(
             draws, method=self.method, parameter=term, ci_level=self.ci_level, idata=self.idata,
             effect_size_draws=None if term == "Intercept" else draws / sd_y,
@@ -131,20 +141,9 @@ class BayesMultilevelFit:
         """Posterior mean of the level-1 (residual) variance, as ``MultilevelFit.sigma2``."""
         return float(self.variance_components.query("group == 'Residual'")["variance"].iloc[0])
 
-    def variance_decomposition(self) -> pd.DataFrame:
-        vc = self.variance_components
-        rows = vc[(vc["term2"].isna()) & ((vc["term1"] == "Intercept") | (vc["group"] == "Residual"))]
-        out = pd.DataFrame({"level": rows["group"].to_numpy(), "variance": rows["variance"].to_numpy()})
-        out["proportion"] = out["variance"] / out["variance"].sum()
-        return out
-
-    @property
-    def icc(self) -> float:
-        return float(self.variance_decomposition()["proportion"].iloc[0])
-
     def group_effects(self, group: str | None = None) -> pd.DataFrame:
         """Posterior mean, SD and interval of each group's deviation (for caterpillar plots)."""
-        groups = self.extra["groups"]
+        groups = list(self.groups)
         group = group or groups[0]
         if group not in groups:
             raise InputError(f"No grouping term '{group}'. Terms: {groups}.")
@@ -188,18 +187,9 @@ class BayesMultilevelFit:
         out = fixed_effects_frame(self)
         for c in ("posterior_median", "prob_positive", "r_hat", "ess_bulk", "ess_tail"):
             out[c] = fe[c]
-        out["n_divergences"] = self.extra["n_divergences"]
+        out["n_divergences"] = self.n_divergences
         out["notes"] = "; ".join(self.notes)
         return out
-
-    def summary(self) -> str:
-        return summary_text(self, [], "Fixed effects (posterior):", "Variance components (posterior means):")
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return fit_html(self)
 
 
 PARAMETERIZATIONS = ("auto", "marginal", "noncentred")
@@ -420,7 +410,7 @@ def fit_bayes(
         Also emit the convergence notes as :class:`SamplingWarning` (they are always in ``notes``).
     """
     mf = parse_formula(formula) if isinstance(formula, str) else formula
-    probability(ci_level, "ci_level", open_low=True, open_high=True)
+    check_ci_level(ci_level)
     used = check_data(mf, data)
     model, priors, info = build_model(mf, used, prior_scale=prior_scale, parameterization=parameterization)
     parts = info["parts"]
@@ -471,12 +461,12 @@ def fit_bayes(
                     "sd_cor": float(np.mean(sig))})
     n_groups = {t.group: int(group_key(used, t).nunique()) for t in sorted(
         mf.random, key=lambda t: group_key(used, t).nunique())}
-    extra = dict(info, n_divergences=int(np.asarray(idata["sample_stats"]["diverging"].values).sum()), model=model)
     all_notes = list(notes)
     if used.attrs.get("n_dropped"):
         all_notes.append(f"{used.attrs['n_dropped']} row(s) with missing values in the formula's columns were dropped.")
     return BayesMultilevelFit(
         formula=mf.formula, fixed_effects=fixed, variance_components=pd.DataFrame(vc_rows), idata=idata,
         diagnostics=diag, n_obs=len(used), n_groups=n_groups, priors=priors, sampler=sampler, ci_level=ci_level,
-        notes=tuple(all_notes), extra=extra,
+        notes=tuple(all_notes), parameterization=parts.parameterization, groups=tuple(info["groups"]),
+        sd_y=info["sd_y"], n_divergences=int(np.asarray(idata["sample_stats"]["diverging"].values).sum()), model=model,
     )

@@ -27,7 +27,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
 from plmresearch.errors import InputError, ModelError
-from plmresearch.models._views import fit_html, fixed_effects_frame, summary_text
+from plmresearch.models._views import MultilevelViews
 from plmresearch.models.formula import (
     MixedFormula,
     check_data,
@@ -43,7 +43,7 @@ DEFAULT_POLISH = "lbfgs"
 
 
 @dataclass
-class MultilevelFit:
+class MultilevelFit(MultilevelViews):
     """Result of a frequentist multilevel fit.
 
     Attributes
@@ -115,24 +115,6 @@ class MultilevelFit:
             )
         return float(row["variance"].iloc[0])
 
-    def variance_decomposition(self) -> pd.DataFrame:
-        """Share of the outcome variance at each level (intercept variances and sigma^2).
-
-        With random slopes the level-2 variance depends on the slope variables;
-        these shares then hold at zero on every slope variable.
-        """
-        vc = self.variance_components
-        rows = vc[(vc["term2"].isna()) & ((vc["term1"] == "Intercept") | (vc["group"] == "Residual"))]
-        out = pd.DataFrame({"level": rows["group"].to_numpy(), "variance": rows["variance"].to_numpy()})
-        out["proportion"] = out["variance"] / out["variance"].sum()
-        return out
-
-    @property
-    def icc(self) -> float:
-        """Intraclass correlation of the outermost level (R&B 2002, eq. 2.9)."""
-        dec = self.variance_decomposition()
-        return float(dec["proportion"].iloc[0])
-
     def reliability(self) -> pd.Series:
         """Mean Raudenbush & Bryk reliability of each random coefficient (R&B 2002, eq. 3.59/3.63)."""
         if self.reliability_by_group is None:
@@ -164,18 +146,8 @@ class MultilevelFit:
         crit = "REML" if self.reml else "ML"
         return f"multilevel model ({crit}, statsmodels MixedLM, optimizer {self.optimizer})"
 
-    def to_frame(self) -> pd.DataFrame:
-        """Fixed effects, one row per term, with the ``Estimate`` table columns."""
-        return fixed_effects_frame(self)
-
-    def summary(self) -> str:
-        return summary_text(self, [f"log-likelihood {self.llf:.4f}"], "Fixed effects:", "Variance components:")
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return fit_html(self)
+    def _header(self) -> list[str]:
+        return [f"log-likelihood {self.llf:.4f}"]
 
 
 def _build(mf: MixedFormula, used: pd.DataFrame):

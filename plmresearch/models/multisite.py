@@ -18,7 +18,6 @@ Both are non-centred (theta_j = mu + tau z_j).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +28,12 @@ from scipy import integrate
 from plmresearch.errors import InputError
 from plmresearch.models.bayes import default_sampler, sample_model
 from plmresearch.models.posterior import PosteriorEstimate, diagnostics, element_diagnostics, warn_notes
+from plmresearch.results import Result
 from plmresearch.validation import (
     array_1d,
+    check_ci_level,
     binary_indicator,
     positive,
-    probability,
     require_clusters,
     require_columns,
     require_frame,
@@ -46,7 +46,7 @@ TAU_PRIORS = ("uniform", "half_cauchy", "half_normal")
 
 
 @dataclass
-class MultisiteFit:
+class MultisiteFit(Result):
     """Partially pooled site effects.
 
     Attributes
@@ -80,16 +80,12 @@ class MultisiteFit:
         return pd.concat([top, sites[keep]], ignore_index=True)
 
     def summary(self) -> str:
+        """The average effect's and the cross-site SD's summaries (with the notes), then the sites."""
         return "\n\n".join([self.average_effect.summary(), self.cross_site_sd.summary(),
                             self.site_effects.to_string(index=False, float_format=lambda x: f"{x:.3f}")])
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (self.to_frame().drop(columns=["notes"]).to_html(index=False, float_format=lambda x: f"{x:.4g}", na_rep="")
-                + (f"<ul>{notes}</ul>" if notes else ""))
+    def _title(self) -> str:
+        return self.average_effect.method
 
 
 def _tau_prior(pm, tau_prior: str, tau_scale: float | None):
@@ -162,7 +158,7 @@ def pool_site_estimates(
     if len(y) < 3:
         raise InputError(f"Partial pooling needs at least 3 sites, got {len(y)}.")
     _check_prior(tau_prior)
-    probability(ci_level, "ci_level", open_low=True, open_high=True)
+    check_ci_level(ci_level)
     sites = [str(s) for s in (sites if sites is not None else range(1, len(y) + 1))]
     if len(sites) != len(y) or len(set(sites)) != len(sites):
         raise InputError(f"`sites` must give {len(y)} distinct labels, got {sites!r:.200}.")

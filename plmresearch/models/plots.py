@@ -1,4 +1,4 @@
-"""Figures for multilevel fits; each function returns a matplotlib Figure.
+"""Figures for multilevel fits; each function takes ``ax=`` and returns a matplotlib Figure.
 
 * :func:`caterpillar_plot`: shrunken group/site effects with intervals, sorted.
 * :func:`posterior_rope_plot`: posterior of an effect with the region of practical
@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
+from plmresearch._plotting import figure_axes, figure_axes_grid
 from plmresearch.errors import InputError
 from plmresearch.models.posterior import PosteriorEstimate
 
@@ -30,7 +31,7 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
     if isinstance(fit, BayesMultilevelFit):
         t = fit.group_effects(group)
         t = t[t["term"] == term]
-        return t, f"{term} deviation, {group or fit.extra['groups'][0]}"
+        return t, f"{term} deviation, {group or fit.groups[0]}"
     if isinstance(fit, MultilevelFit):
         t = fit.random_effects[fit.random_effects["term"] == term].copy()
         z = stats.norm.ppf(0.5 + fit.ci_level / 2)
@@ -45,15 +46,15 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
     raise InputError(f"caterpillar_plot needs a fit from plmresearch.models or a DataFrame, got {type(fit).__name__}.")
 
 
-def caterpillar_plot(fit: Any, group: str | None = None, term: str = "Intercept", max_groups: int = 200) -> Figure:
+def caterpillar_plot(fit: Any, group: str | None = None, term: str = "Intercept", max_groups: int = 200,
+                     ax=None) -> Figure:
     """Sorted group (or site) effects with their intervals."""
     t, label = _effects_table(fit, group, term)
     if t.empty:
         raise InputError(f"No group effects for term '{term}'.")
     t = t.sort_values("estimate").tail(max_groups).reset_index(drop=True)
     n = len(t)
-    fig = Figure(figsize=(6, max(3, min(0.18 * n + 1, 14))))
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(ax, (6, max(3, min(0.18 * n + 1, 14))))
     pos = np.arange(n)
     ax.hlines(pos, t["ci_low"], t["ci_high"], color="0.5", lw=1)
     ax.plot(t["estimate"], pos, "o", ms=3, color="C0", label="partially pooled")
@@ -67,12 +68,11 @@ def caterpillar_plot(fit: Any, group: str | None = None, term: str = "Intercept"
         ax.set_yticks([])
     ax.set_xlabel(label)
     ax.set_ylabel("group, sorted")
-    fig.tight_layout()
     return fig
 
 
 def posterior_rope_plot(estimate: PosteriorEstimate, rope: tuple[float, float] = (-0.05, 0.05),
-                        scale: str = "effect_size", bins: int = 60) -> Figure:
+                        scale: str = "effect_size", bins: int = 60, ax=None) -> Figure:
     """Histogram of the posterior of an effect, the ROPE shaded, and P(in ROPE) / P(above)."""
     if not isinstance(estimate, PosteriorEstimate):
         raise InputError(f"posterior_rope_plot needs a PosteriorEstimate, got {type(estimate).__name__}.")
@@ -80,8 +80,7 @@ def posterior_rope_plot(estimate: PosteriorEstimate, rope: tuple[float, float] =
     d = estimate._scale(scale)
     p_in = estimate.prob_in_rope(lo, hi, scale=scale)
     p_above = estimate.prob_greater(hi, scale=scale)
-    fig = Figure(figsize=(6, 3.5))
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(ax, (6, 3.5))
     ax.hist(d, bins=bins, density=True, color="C0", alpha=0.6)
     ax.axvspan(lo, hi, color="C2", alpha=0.25, label=f"ROPE [{lo:g}, {hi:g}]")
     ax.axvline(float(np.mean(d)), color="k", lw=1, label="posterior mean")
@@ -89,14 +88,14 @@ def posterior_rope_plot(estimate: PosteriorEstimate, rope: tuple[float, float] =
     ax.set_xlabel("effect size (SD units)" if scale == "effect_size" else "effect (outcome units)")
     ax.set_yticks([])
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
-def trace_rank_plot(idata: Any, var_names: list[str], max_panels: int = 8) -> Figure:
+def trace_rank_plot(idata: Any, var_names: list[str], max_panels: int = 8, ax=None) -> Figure:
     """Trace (left) and per-chain rank histograms (right) of scalar parameters.
 
-    Vector variables are split into their elements (at most ``max_panels`` panels).
+    Vector variables are split into their elements (at most ``max_panels`` panels);
+    ``ax``, when given, holds two Axes per panel (rows of trace, rank).
     """
     post = idata["posterior"]
     series = []
@@ -109,8 +108,7 @@ def trace_rank_plot(idata: Any, var_names: list[str], max_panels: int = 8) -> Fi
         for k in range(flat.shape[2]):
             series.append((v if flat.shape[2] == 1 else f"{v}[{k}]", flat[:, :, k]))
     series = series[:max_panels]
-    fig = Figure(figsize=(9, 1.9 * len(series) + 0.5))
-    axes = fig.subplots(len(series), 2, squeeze=False)
+    fig, axes = figure_axes_grid(ax, len(series), 2, (9, 1.9 * len(series) + 0.5))
     for (name, x), (a_tr, a_rk) in zip(series, axes):
         n_chain, n_draw = x.shape
         ranks = stats.rankdata(x.reshape(-1)).reshape(x.shape)
@@ -123,5 +121,4 @@ def trace_rank_plot(idata: Any, var_names: list[str], max_panels: int = 8) -> Fi
         a_rk.set_yticks([])
     axes[0, 0].set_title("trace by chain", fontsize=9)
     axes[0, 1].set_title("rank histogram by chain (flat = well mixed)", fontsize=9)
-    fig.tight_layout()
     return fig

@@ -10,17 +10,16 @@ Hamiltonian Monte Carlo", sec. 6.2).
 
 from __future__ import annotations
 
-import html
 import warnings
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import arviz as az
 import numpy as np
 import pandas as pd
 
-from plmresearch.errors import InputError
-from plmresearch.results import ESTIMATE_COLUMNS
+from plmresearch.errors import InputError, PlmWarning
+from plmresearch.results import ESTIMATE_COLUMNS, Estimate
 
 RHAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
@@ -29,7 +28,7 @@ ESS_PER_CHAIN_MIN = 100
 POSTERIOR_COLUMNS = ["posterior_median", "prob_positive", "r_hat", "ess_bulk", "ess_tail", "n_divergences"]
 
 
-class SamplingWarning(UserWarning):
+class SamplingWarning(PlmWarning):
     """The sampler's diagnostics say the draws may not be trustworthy."""
 
 
@@ -115,31 +114,17 @@ def warn_notes(notes: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class PosteriorEstimate:
-    """A Bayesian estimate with the ``Estimate`` table columns plus posterior summaries.
+class PosteriorEstimate(Estimate):
+    """A Bayesian :class:`~plmresearch.results.Estimate`: the same fields plus posterior summaries.
 
     ``estimate`` is the posterior mean, ``std_error`` the posterior SD and
     ``ci_low``/``ci_high`` the equal-tailed credible interval of level ``ci_level``.
     ``draws`` holds the posterior draws (chains stacked), ``idata`` the ArviZ DataTree.
     """
 
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    method: str
-    ci_level: float = 0.95
-    df: float | None = None
-    statistic: float | None = None
-    p_value: float | None = None
-    n_treated: int | None = None
-    n_control: int | None = None
-    n_clusters: int | None = None
-    effect_size: float | None = None
-    effect_size_type: str | None = None
-    effect_size_ci_low: float | None = None
-    effect_size_ci_high: float | None = None
-    notes: tuple[str, ...] = ()
+    _columns: ClassVar[list[str]] = ["parameter"] + ESTIMATE_COLUMNS + POSTERIOR_COLUMNS + ["notes"]
+    _hidden: ClassVar[frozenset[str]] = frozenset({"draws", "effect_size_draws", "idata", "extra"})
+
     parameter: str = ""
     posterior_median: float = float("nan")
     r_hat: float = float("nan")
@@ -149,7 +134,6 @@ class PosteriorEstimate:
     draws: np.ndarray = field(default_factory=lambda: np.empty(0), compare=False, repr=False)
     effect_size_draws: np.ndarray | None = field(default=None, compare=False, repr=False)
     idata: Any = field(default=None, compare=False, repr=False)
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_draws(
@@ -188,10 +172,6 @@ class PosteriorEstimate:
         )
 
     @property
-    def ci(self) -> tuple[float, float]:
-        return (self.ci_low, self.ci_high)
-
-    @property
     def mcse(self) -> float:
         """Monte Carlo standard error of the posterior mean (posterior SD / sqrt(bulk ESS))."""
         return self.std_error / np.sqrt(self.ess_bulk) if self.ess_bulk > 0 else float("nan")
@@ -228,19 +208,10 @@ class PosteriorEstimate:
         raise InputError(f"`scale` must be 'outcome' or 'effect_size', got {scale!r}.")
 
     def to_dict(self) -> dict[str, Any]:
-        skip = {"draws", "effect_size_draws", "idata", "extra"}
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
-        d["notes"] = "; ".join(self.notes)
-        d["prob_positive"] = self.prob_greater(0.0)
-        return d
+        """The ``Estimate`` fields, the posterior summaries and ``prob_positive`` (no draws)."""
+        return super().to_dict() | {"prob_positive": self.prob_greater(0.0)}
 
-    def to_frame(self) -> pd.DataFrame:
-        """One-row table: ``parameter``, the ``Estimate`` columns, posterior columns, notes."""
-        d = self.to_dict()
-        cols = ["parameter"] + ESTIMATE_COLUMNS + POSTERIOR_COLUMNS + ["notes"]
-        return pd.DataFrame([{c: d.get(c) for c in cols}])
-
-    def summary(self) -> str:
+    def _summary_lines(self) -> list[str]:
         lvl = int(round(self.ci_level * 100))
         lines = [
             f"{self.method}: {self.parameter}",
@@ -252,17 +223,7 @@ class PosteriorEstimate:
         if self.effect_size is not None:
             lines.append(f"{self.effect_size_type or 'effect size'} {self.effect_size:.3f} "
                          f"[{self.effect_size_ci_low:.3f}, {self.effect_size_ci_high:.3f}]")
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        table = self.to_frame().drop(columns=["notes"]).T.rename(columns={0: "value"})
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (f"<p><b>{html.escape(self.method)}</b></p>" + table.to_html(float_format=lambda x: f"{x:.4g}", na_rep="")
-                + (f"<ul>{notes}</ul>" if notes else ""))
+        return lines
 
 
 def element_diagnostics(table: pd.DataFrame, name: str) -> dict[str, float]:

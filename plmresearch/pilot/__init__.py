@@ -1,4 +1,4 @@
-"""District pilot evaluation: configuration, synthetic districts (and, later, the report).
+"""District pilot evaluation: configuration, intake (identifier policy, data checks), synthetic districts, report.
 
 >>> from plmresearch.pilot import simulate_district, load_config   # doctest: +SKIP
 """

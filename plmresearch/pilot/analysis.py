@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from plmresearch import causal, effects
+from plmresearch._plotting import figure_axes
 from plmresearch.data.privacy import suppress_small_cells
 from plmresearch.errors import PlmError
 from plmresearch.pilot.prepare import PilotData
-from plmresearch.results import Estimate
+from plmresearch.results import Estimate, level_label
 
 
 @dataclass
@@ -62,6 +62,7 @@ class PilotAnalysis:
 
 
 # --------------------------------------------------------------------------- sections
+
 
 def _flow(pilot: PilotData, thr: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     ch = pilot.checks
@@ -130,28 +131,34 @@ def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Est
     """The estimator the design calls for, plus sensitivity estimates."""
     y, t, pre = cfg.primary_outcome, cfg.treatment, list(cfg.pretests)
     unit_col = {"school": cfg.school, "class": cfg.class_column}.get(cfg.assigned_unit)
+    lvl = {"ci_level": cfg.ci_level}  # every interval at the config's level
     extra: list[tuple[str, Estimate]] = []
     if cfg.design == "individual_rct":
-        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre) if pre
-                else causal.difference_in_means(df, outcome=y, treatment=t))
-        extra.append(("difference in means (no covariates)", causal.difference_in_means(df, outcome=y, treatment=t)))
+        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, **lvl) if pre
+                else causal.difference_in_means(df, outcome=y, treatment=t, **lvl))
+        extra.append(("difference in means (no covariates)",
+                      causal.difference_in_means(df, outcome=y, treatment=t, **lvl)))
     elif cfg.design == "cluster_rct":
-        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, cluster=unit_col) if pre
-                else causal.difference_in_means(df, outcome=y, treatment=t, cluster=unit_col))
-        extra.append(("cluster means (one value per cluster)", causal.cluster_means(df, outcome=y, treatment=t, cluster=unit_col)))
+        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, cluster=unit_col, **lvl) if pre
+                else causal.difference_in_means(df, outcome=y, treatment=t, cluster=unit_col, **lvl))
+        extra.append(("cluster means (one value per cluster)",
+                      causal.cluster_means(df, outcome=y, treatment=t, cluster=unit_col, **lvl)))
     elif cfg.design == "multisite":
         cluster = unit_col if cfg.assigned_unit == "class" else None
-        main = causal.block_fixed_effects(df, outcome=y, treatment=t, block=cfg.school, covariates=pre, cluster=cluster)
+        main = causal.block_fixed_effects(df, outcome=y, treatment=t, block=cfg.school, covariates=pre,
+                                          cluster=cluster, **lvl)
         extra.append(("blocked difference in means (no covariates)",
-                      causal.blocked_difference_in_means(df, outcome=y, treatment=t, block=cfg.school, cluster=cluster)))
+                      causal.blocked_difference_in_means(df, outcome=y, treatment=t, block=cfg.school,
+                                                         cluster=cluster, **lvl)))
     else:  # comparison_schools: program schools chosen, not randomized
-        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, cluster=cfg.school) if pre
-                else causal.difference_in_means(df, outcome=y, treatment=t, cluster=cfg.school))
+        main = (causal.lin_adjusted(df, outcome=y, treatment=t, covariates=pre, cluster=cfg.school, **lvl) if pre
+                else causal.difference_in_means(df, outcome=y, treatment=t, cluster=cfg.school, **lvl))
         if pre:
             extra.append(("doubly robust AIPW (student-level SE: ignores school clustering)",
-                          causal.aipw(df, outcome=y, treatment=t, covariates=pre)))
+                          causal.aipw(df, outcome=y, treatment=t, covariates=pre, **lvl)))
             extra.append(("propensity-score matching (student-level SE: ignores school clustering)",
-                          causal.match(df, outcome=y, treatment=t, covariates=pre, random_seed=cfg.random_seed)))
+                          causal.match(df, outcome=y, treatment=t, covariates=pre, random_seed=cfg.random_seed,
+                                       **lvl)))
     return main, extra
 
 
@@ -165,7 +172,8 @@ def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, s
         unit_col = cfg.school if cfg.design == "comparison_schools" else (
             {"school": cfg.school, "class": cfg.class_column}[cfg.assigned_unit])
         size = df.groupby(unit_col).size().mean()
-        adj = effects.wwc_cluster_adjusted_g(g, main.n_treated, main.n_control, cluster_size=size)
+        adj = effects.wwc_cluster_adjusted_g(g, main.n_treated, main.n_control, cluster_size=size,
+                                             ci_level=main.ci_level)
         rows.append({"quantity": "Hedges' g, WWC cluster adjustment (Hedges 2007; WWC default ICC 0.20)",
                      "estimate": adj.estimate, "ci_low": adj.ci_low, "ci_high": adj.ci_high})
         g = adj.estimate
@@ -190,18 +198,20 @@ def _bayes(df: pd.DataFrame, cfg, fast: bool) -> tuple[pd.DataFrame, tuple[str, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=2 if fast else 4,
-                               random_seed=cfg.random_seed, posterior_predictive=False, warn=False)
+                               random_seed=cfg.random_seed, posterior_predictive=False, warn=False,
+                               ci_level=cfg.ci_level)
     post = fit.estimate(t)
     es_draws = np.asarray(post.draws) / sd
     thr = cfg.effect_threshold
-    lo, hi = np.quantile(es_draws, [(1 - cfg.ci_level) / 2, 1 - (1 - cfg.ci_level) / 2])
+    lo, hi = np.quantile(es_draws, [(1 - post.ci_level) / 2, 1 - (1 - post.ci_level) / 2])
+    lvl = level_label(post.ci_level)
     table = pd.DataFrame([
         {"quantity": "effect (outcome points), posterior mean", "value": post.estimate},
-        {"quantity": f"{int(cfg.ci_level * 100)}% credible interval, low", "value": post.ci_low},
-        {"quantity": f"{int(cfg.ci_level * 100)}% credible interval, high", "value": post.ci_high},
+        {"quantity": f"{lvl} credible interval, low", "value": post.ci_low},
+        {"quantity": f"{lvl} credible interval, high", "value": post.ci_high},
         {"quantity": "effect in SD units (pooled within-arm SD), posterior mean", "value": float(es_draws.mean())},
-        {"quantity": "effect in SD units, credible interval low", "value": float(lo)},
-        {"quantity": "effect in SD units, credible interval high", "value": float(hi)},
+        {"quantity": f"effect in SD units, {lvl} credible interval low", "value": float(lo)},
+        {"quantity": f"effect in SD units, {lvl} credible interval high", "value": float(hi)},
         {"quantity": "P(effect > 0)", "value": float(np.mean(es_draws > 0))},
         {"quantity": f"P(effect > {thr:g} SD) (the district's threshold)", "value": float(np.mean(es_draws > thr))},
     ])
@@ -222,10 +232,10 @@ def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
                    "effect_size": np.nan, "p_value": np.nan}
             if min(n1, n0) >= max(thr, 2):
                 try:
-                    e = causal.difference_in_means(sub, outcome=y, treatment=t)
+                    e = causal.difference_in_means(sub, outcome=y, treatment=t, ci_level=cfg.ci_level)
                     row.update(estimate=e.estimate, std_error=e.std_error, ci_low=e.ci_low, ci_high=e.ci_high,
                                effect_size=e.effect_size, p_value=e.p_value)
-                except Exception:  # noqa: BLE001 - a subgroup that cannot be estimated stays empty
+                except PlmError:  # a subgroup the estimator rejects (e.g. a constant outcome) stays empty
                     pass
             rows.append(row)
     tab = pd.DataFrame(rows)
@@ -265,8 +275,9 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
     if not baseline.empty and baseline["status"].astype(str).str.startswith("not satisfied").any():
         out.append("Some baseline differences exceed 0.25 SD: by WWC rules, the groups are not equivalent on "
                    "those characteristics, and adjustment cannot fully fix that.")
-    if main.p_value is not None and main.p_value >= 0.05:
-        out.append("The confidence interval includes zero: the data are consistent with no effect.")
+    if main.ci_low <= 0 <= main.ci_high:
+        out.append(f"The {level_label(main.ci_level)} confidence interval includes zero: the data are consistent "
+                   "with no effect.")
     if subgroups is not None and not subgroups.empty and subgroups["estimate"].astype(str).str.contains("suppress|<").any():
         out.append("Some subgroups are too small to report and are masked; subgroup estimates are much less precise "
                    "than the overall one, and differences between subgroups are not tested.")
@@ -279,8 +290,7 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
 
 def _figure(figsize: tuple[float, float]):
     """A standalone Figure (no pyplot state, no backend switch): nothing to close, shown once in notebooks."""
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots()
+    return figure_axes(None, figsize)
 
 
 def _fig_flow(flow_masked: pd.DataFrame, thr: int):
@@ -318,7 +328,7 @@ def _fig_baseline(baseline: pd.DataFrame):
     return fig
 
 
-def _fig_effects(main_table: pd.DataFrame):
+def _fig_effects(main_table: pd.DataFrame, ci_level: float):
     fig, ax = _figure(figsize=(8, 0.5 * len(main_table) + 1.4))
     for i, r in enumerate(main_table.itertuples()):
         ax.errorbar(r.estimate, i, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o", capsize=4,
@@ -327,7 +337,7 @@ def _fig_effects(main_table: pd.DataFrame):
     labels = [str(s).split(":")[0] + ": " + str(s).split(":", 1)[1].strip()[:38] for s in main_table["estimator"]]
     ax.set_yticks(range(len(main_table)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("effect on the outcome (points), 95% CI")
+    ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI")
     ax.set_title("Main effect (top) and sensitivity checks")
     return fig
 
@@ -345,7 +355,7 @@ def _fig_posterior(es_draws: np.ndarray, threshold: float):
     return fig
 
 
-def _fig_subgroups(sub: pd.DataFrame):
+def _fig_subgroups(sub: pd.DataFrame, ci_level: float):
     """Forest plot of the subgroups that are reported; masked subgroups are not drawn at all."""
     shown = sub[pd.to_numeric(sub["estimate"], errors="coerce").notna()].reset_index(drop=True)
     fig, ax = _figure(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4))
@@ -355,7 +365,7 @@ def _fig_subgroups(sub: pd.DataFrame):
     ax.axvline(0, color="0.4", lw=0.8)
     ax.set_yticks(range(len(shown)), [f"{r.subgroup} = {r.level}" for r in shown.itertuples()], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("effect on the outcome (points), 95% CI (unadjusted)")
+    ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI (unadjusted)")
     ax.set_title("Results by subgroup (small groups not shown)", fontsize=10)
     return fig
 
@@ -381,11 +391,11 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
         bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
     subgroups = _subgroups(df, cfg, thr) if cfg.subgroups else None
     figures = {"sample_flow": _fig_flow(flow, thr), "baseline": _fig_baseline(baseline),
-               "main_effect": _fig_effects(main_table)}
+               "main_effect": _fig_effects(main_table, main.ci_level)}
     if es_draws is not None:
         figures["posterior"] = _fig_posterior(es_draws, cfg.effect_threshold)
     if subgroups is not None and not subgroups.empty:
-        figures["subgroups"] = _fig_subgroups(subgroups)
+        figures["subgroups"] = _fig_subgroups(subgroups, cfg.ci_level)
     return PilotAnalysis(
         design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,

@@ -371,7 +371,7 @@ def load_config(path: str | os.PathLike) -> PilotConfig:
 
     Relative paths in it (data file, output folder) are resolved against the config's
     folder. Every problem raises :class:`SpecError` naming the file, the key and the fix;
-    the data file itself is checked when it is read (:func:`plmresearch.data.intake.read_table`).
+    the data file itself is checked when it is read (:func:`plmresearch.data.files.read_table`).
     """
     p = Path(path)
     if not p.is_file():

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from plmresearch.data.intake import DataChecks, IntakeLog, prepare_pilot_data, read_table
-from plmresearch.data.privacy import protect_identifiers
+from plmresearch.data.files import IntakeLog, read_table
 from plmresearch.pilot.config import PilotConfig
+from plmresearch.pilot.intake import DataChecks, prepare_pilot_data, protect_identifiers
 
 __all__ = ["PilotData", "load_pilot_data"]
 

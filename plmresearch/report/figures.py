@@ -7,7 +7,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 
-from plmresearch.study import StudyResult
+from plmresearch.reproduce import StudyResult
 
 
 def plot_reproduction(result: StudyResult, ax=None, title: str | None = None):

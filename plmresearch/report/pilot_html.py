@@ -10,6 +10,8 @@ import io
 
 import pandas as pd
 
+from plmresearch.results import level_label
+
 CSS = """
 body{font-family:Georgia,serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:2em}
@@ -83,9 +85,12 @@ def render_pilot_report(analysis, title: str = "Pilot evaluation report", source
 
 def _headline(a) -> str:
     m = a.main_estimate
-    sig = "statistically significant" if (m.p_value is not None and m.p_value < 0.05) else "not statistically significant"
+    lvl = level_label(m.ci_level)
+    excludes_zero = not (m.ci_low <= 0 <= m.ci_high)
+    sig = (f"statistically significant at the {level_label(1 - m.ci_level)} level" if excludes_zero
+           else f"not statistically significant at the {level_label(1 - m.ci_level)} level")
     text = (f"The program's estimated effect is {m.estimate:.2f} points on the outcome "
-            f"(95% CI {m.ci_low:.2f} to {m.ci_high:.2f}; {sig}), a standardized effect of g = {m.effect_size:.2f}.")
+            f"({lvl} CI {m.ci_low:.2f} to {m.ci_high:.2f}; {sig}), a standardized effect of g = {m.effect_size:.2f}.")
     if a.bayes is not None:
         p = a.bayes.set_index("quantity")["value"]
         thr_row = [q for q in p.index if q.startswith("P(effect >") and "threshold" in q][0]

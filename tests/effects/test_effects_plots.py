@@ -21,12 +21,12 @@ def _saved(fig, path):
 
 
 def test_forest_plot_png(tmp_path):
-    _saved(meta_analysis(YI, VI, method="DL", test="knha").forest_plot(), tmp_path / "forest.png")
+    _saved(forest_plot(meta_analysis(YI, VI, method="DL", test="knha")), tmp_path / "forest.png")
     _saved(forest_plot(YI, VI, labels=[f"S{i}" for i in range(19)], method="FE"), tmp_path / "forest_fe.png")
 
 
 def test_funnel_plot_png(tmp_path):
-    _saved(meta_analysis(YI, VI).funnel_plot(), tmp_path / "funnel.png")
+    _saved(funnel_plot(meta_analysis(YI, VI)), tmp_path / "funnel.png")
     _saved(funnel_plot(YI, VI, egger=False), tmp_path / "funnel2.png")
 
 

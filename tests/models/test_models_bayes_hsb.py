@@ -64,7 +64,7 @@ def test_posterior_estimate_table_and_probabilities(hsb_45_bayes):
     assert est.ci_low < est.posterior_median < est.ci_high
     assert est.prob_greater(0) == pytest.approx(np.mean(est.draws > 0))
     assert 0 <= est.prob_greater(0.1, scale="effect_size") <= 1
-    assert est.prob_greater(0.1, scale="effect_size") == pytest.approx(np.mean(est.draws / hsb_45_bayes.extra["sd_y"] > 0.1))
+    assert est.prob_greater(0.1, scale="effect_size") == pytest.approx(np.mean(est.draws / hsb_45_bayes.sd_y > 0.1))
     assert est.idata is hsb_45_bayes.idata
     assert np.isfinite(est.r_hat) and est.ess_bulk > 0
     full = hsb_45_bayes.to_frame()

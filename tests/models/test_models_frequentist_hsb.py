@@ -110,8 +110,8 @@ def test_icc_and_reliability_one_way_anova(fits):
     """R&B Table 4.2: ICC 0.18 and mean reliability of the school means 0.90 (printed 0.901,
     UNVERIFIED). lme4 values give ICC = 8.6140248 / (8.6140248 + 39.1483219) = 0.18035."""
     fit = fits["mathach ~ 1 + (1 | school)"]
-    print("ICC", fit.icc, "reliability", fit.reliability().to_dict())
-    assert fit.icc == pytest.approx(8.6140248 / (8.6140248 + 39.1483219), abs=2e-5)
+    print("ICC", fit.icc(), "reliability", fit.reliability().to_dict())
+    assert fit.icc() == pytest.approx(8.6140248 / (8.6140248 + 39.1483219), abs=2e-5)
     assert fit.reliability()[("school", "Intercept")] == pytest.approx(0.901, abs=0.0015)
     dec = fit.variance_decomposition()
     assert list(dec["level"]) == ["school", "Residual"]

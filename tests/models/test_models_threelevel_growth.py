@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plmresearch.errors import ModelError
+from plmresearch.errors import InputError, ModelError
 from plmresearch.models import growth_formula, growth_model, multilevel
 
 
@@ -46,6 +46,14 @@ def test_star_kindergarten_three_level_matches_lme4(star_k):
     assert fit.llf == pytest.approx(-30291.47792, abs=1e-3)
     dec = fit.variance_decomposition()
     assert list(dec["level"]) == ["school:teacher", "school", "Residual"]
+    # icc(level=...): each level's share of 391.18711 + 270.14081 + 1611.07642 (lme4 VarCorr above;
+    # Raudenbush & Bryk 2002 ch. 8 proportions of variance); the default is the outermost level
+    total = 391.18711 + 270.14081 + 1611.07642
+    assert fit.icc("school") == pytest.approx(391.18711 / total, abs=5e-4)
+    assert fit.icc("school:teacher") == pytest.approx(270.14081 / total, abs=5e-4)
+    assert fit.icc() == fit.icc("school")
+    with pytest.raises(InputError, match="Levels"):
+        fit.icc("teacher")
     # class-level reliability uses the class intercept variance and class sizes
     assert set(fit.reliability().index.get_level_values(0)) == {"school", "school:teacher"}
 
@@ -109,6 +117,15 @@ def test_star_kindergarten_three_level_bayes_agrees_with_lme4(star_k_bayes):
     assert _vc(fit, "school", "Intercept")["variance"] == pytest.approx(391.18711, rel=0.3)
     assert (fit.diagnostics["r_hat"] < 1.05).all()
     assert len(fit.group_effects("school:teacher")) == 337
+    # icc(level=...) keyed by grouping name, as on the frequentist engine (same lme4 shares)
+    total = 391.18711 + 270.14081 + 1611.07642
+    print("icc", fit.icc("school"), fit.icc("school:teacher"))
+    assert list(fit.variance_decomposition()["level"]) == ["school:teacher", "school", "Residual"]
+    assert fit.icc("school") == pytest.approx(391.18711 / total, abs=0.05)
+    assert fit.icc("school:teacher") == pytest.approx(270.14081 / total, abs=0.05)
+    assert fit.icc() == fit.icc("school")
+    with pytest.raises(InputError, match="Levels"):
+        fit.icc("teacher")
 
 
 def test_growth_model_bayes_correlated_at_both_levels_agrees_with_lme4(growth_bayes):

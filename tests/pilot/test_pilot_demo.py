@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from plmresearch.data.intake import prepare_pilot_data, read_table
-from plmresearch.data.privacy import protect_identifiers
+from plmresearch.data.files import read_table
 from plmresearch.errors import InputError, SpecError
 from plmresearch.pilot import load_config, load_pilot_data, simulate_district, write_demo
+from plmresearch.pilot.intake import prepare_pilot_data, protect_identifiers
 
 COLUMNS = ["student_id", "student_name", "school", "class", "treatment", "pretest", "posttest", "frl", "ell", "sped",
            "race_ethnicity", "gender"]

@@ -1,25 +1,25 @@
-"""Reading a district's file and checking it against the config: counts, and one clear error per problem.
-
-Every test that reads a file checks that the file's SHA-256 is unchanged afterwards.
+"""The pilot's intake: its identifier policy, and checking the data against the config (counts, and
+one clear error per problem). The end-to-end test plants names, e-mails, phone numbers and IDs in an
+input file, runs the intake (read -> identifier policy -> pseudonyms -> data checks -> aggregate
+tables) and checks that none of them appears in any file written, and that a subgroup of 7 students
+is masked. Reading files is tested in tests/data/test_data_files.py, the privacy tools in
+tests/data/test_data_privacy.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from plmresearch.data.intake import check_pilot_data, prepare_pilot_data, read_table
-from plmresearch.errors import ColumnError, InputError, PlmError
+from plmresearch.data.files import read_table
+from plmresearch.data.privacy import detect_identifier_columns, new_key, suppress_small_cells
+from plmresearch.errors import ColumnError, PlmError, PrivacyError
 from plmresearch.pilot import PilotConfig, simulate_district
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+from plmresearch.pilot.intake import check_pilot_data, enforce_identifier_policy, prepare_pilot_data, protect_identifiers
 
 
 @pytest.fixture(scope="module")
@@ -40,97 +40,6 @@ def config(**design) -> PilotConfig:
         },
         source="pilot.yaml",
     )
-
-
-# --------------------------------------------------------------------------- read_table
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
-def test_read_table_round_trip_each_format(tmp_path, district, suffix):
-    path = tmp_path / f"district{suffix}"
-    {".csv": lambda p: district.to_csv(p, index=False),
-     ".xlsx": lambda p: district.to_excel(p, index=False, engine="openpyxl"),
-     ".parquet": lambda p: district.to_parquet(p, index=False)}[suffix](path)
-    before, mtime = sha(path), os.stat(path).st_mtime_ns
-    df, log = read_table(path, text_columns=["student_id"])
-    assert sha(path) == before and os.stat(path).st_mtime_ns == mtime
-    assert log.rows_read == len(district) == len(df) and log.n_columns == district.shape[1]
-    assert log.sha256 == before and log.file_type == {".csv": "csv", ".xlsx": "excel", ".parquet": "parquet"}[suffix]
-    assert list(df.columns) == list(district.columns)
-    assert df["student_id"].astype(str).tolist() == district["student_id"].tolist()
-    np.testing.assert_allclose(df["posttest"].to_numpy(float), district["posttest"].to_numpy(float))
-    assert df["posttest"].isna().sum() == district["posttest"].isna().sum()
-    assert set(log.to_frame()["item"]) >= {"rows read", "columns", "SHA-256"}
-
-
-def test_read_table_keeps_leading_zeros_and_blank_codes(tmp_path):
-    path = tmp_path / "ids.csv"
-    path.write_text("id;score;group\n00123;1,5;A\n00456;NA;B\n", encoding="utf-8")  # semicolons (European Excel)
-    df, _ = read_table(path, text_columns=["id"])
-    assert df["id"].tolist() == ["00123", "00456"]
-    assert df["score"].isna().sum() == 1 and df["score"].iloc[0] == 1.5  # decimal comma with ';'
-    tab = tmp_path / "t.tsv"
-    tab.write_text("a\tb\n1\t2\n", encoding="utf-8")
-    assert read_table(tab)[0].to_dict("list") == {"a": [1], "b": [2]}
-
-
-BAD_FILES = {
-    "missing": (None, "file not found"),
-    "empty.csv": (b"", "is empty"),
-    "blank.csv": (b"\n  \n", "is empty"),
-    "header_only.csv": (b"student_id,school,treatment\n", "header but no data rows"),
-    "notes.docx": (b"PK\x03\x04 not really", "unsupported file type '.docx'"),
-    "old.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "saved as .xlsx"),
-    "workbook.csv": (b"PK\x03\x04\x14\x00rest of a zip", "content is an Excel workbook"),
-    "report.csv": (b"%PDF-1.7 ...", "content is a PDF document"),
-    "text.xlsx": (b"student_id,school\n1,A\n", "not an Excel (.xlsx) workbook"),
-    "text.parquet": (b"student_id,school\n1,A\n", "not a Parquet file"),
-    "broken.xlsx": (b"PK\x03\x04" + b"\x00" * 64, "cannot be read as an Excel workbook"),
-    "broken.parquet": (b"PAR1" + b"\x00" * 32 + b"PAR1", "cannot be read as Parquet"),
-    "ragged.csv": (b'a,b\n1,2\n3,"4\n', "cannot be parsed as CSV"),
-    "binary.csv": (b"a,b\n1,\x00\x002\n", "binary content"),
-    "long_row.csv": (b"a,b\n1,Lopez, Maria,4\n5,6\n", "more values than the header"),
-}
-
-
-@pytest.mark.parametrize("name", list(BAD_FILES))
-def test_bad_files_raise_one_clear_error_and_stay_untouched(tmp_path, name):
-    content, message = BAD_FILES[name]
-    path = tmp_path / name
-    if content is not None:
-        path.write_bytes(content)
-    with pytest.raises(InputError) as err:
-        read_table(path)
-    msg = str(err.value)
-    assert str(path) in msg and message in msg and "Fix:" in msg, msg
-    if content is not None:
-        assert path.read_bytes() == content
-
-
-def test_folder_and_wrong_sheet(tmp_path, district):
-    with pytest.raises(InputError, match="is a folder"):
-        read_table(tmp_path)
-    path = tmp_path / "d.xlsx"
-    district.head(20).to_excel(path, index=False, sheet_name="Students")
-    with pytest.raises(InputError, match=r"has no sheet 'Pupils'; its sheets are \['Students'\]"):
-        read_table(path, sheet="Pupils")
-    assert read_table(path, sheet="Students")[1].rows_read == 20
-
-
-def test_unreadable_file(tmp_path, monkeypatch):
-    path = tmp_path / "locked.csv"
-    path.write_text("a\n1\n")
-    real_open = open
-
-    def denied(file, mode="r", *args, **kwargs):
-        if Path(file) == path:
-            raise PermissionError(13, "Permission denied")
-        return real_open(file, mode, *args, **kwargs)
-
-    # chmod 000 does not stop root (CI containers), so the OS refusal is simulated.
-    monkeypatch.setattr("builtins.open", denied)
-    with pytest.raises(InputError, match="cannot be read \\(Permission denied\\).*permission to read it"):
-        read_table(path)
 
 
 # --------------------------------------------------------------------------- check_pilot_data: counts
@@ -264,3 +173,103 @@ def test_wrong_treatment_column_does_not_echo_names(district):
     msg = _error(district, cfg)
     assert "distinct values (this does not look like a treatment indicator)" in msg
     assert not any(name in msg for name in district["student_name"])
+
+
+# --------------------------------------------------------------------------- identifier policy
+
+
+def test_demo_district_flags_only_the_names():
+    demo = simulate_district(random_seed=1).data
+    assert detect_identifier_columns(demo)["column"].tolist() == ["student_name"]
+
+
+def test_policy_refuses_until_each_identifier_is_decided(district):
+    n = len(district)
+    df = district.assign(contact=[f"s{i}.lopez@district.k12.us" for i in range(n)],
+                         DOB=pd.date_range("2012-01-01", periods=n, freq="5D"))
+    before = df.copy()
+    with pytest.raises(PrivacyError) as err:
+        enforce_identifier_policy(df, config())  # drops student_name only
+    msg = str(err.value)
+    assert "'contact'" in msg and "'DOB'" in msg and "pilot.yaml" in msg
+    assert "'student_name'" not in msg and "'student_id'" not in msg
+    assert "drop_columns" in msg and "keep_columns" in msg
+    cfg = config().with_overrides(drop_columns=("student_name", "contact"), keep_columns=("DOB",))
+    out = enforce_identifier_policy(df, cfg)
+    assert "DOB" in out.columns and not {"student_name", "contact"} & set(out.columns)
+    pd.testing.assert_frame_equal(df, before)
+    with pytest.raises(ColumnError, match="privacy.drop_columns in the config pilot.yaml.*Did you mean 'contact'"):
+        enforce_identifier_policy(df, cfg.with_overrides(drop_columns=("student_name", "contacts")))
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_planted_identifiers_never_reach_outputs(tmp_path):
+    d = simulate_district(n_schools=4, classes_per_school=3, students_per_class=25, design="multisite",
+                          random_seed=3)
+    df = d.data.copy()
+    n = len(df)
+    df["student_id"] = [f"S-{i:06d}" for i in range(n)]
+    df["email"] = [f"{nm.replace(' ', '.').lower()}.{i}@students.example.org" for i, nm in enumerate(df.student_name)]
+    df["guardian_phone"] = [f"555-{100 + i % 900:03d}-{1000 + i:04d}" for i in range(n)]
+    # A subgroup of exactly 7 students, all with an outcome.
+    has_post = np.flatnonzero(df["posttest"].notna().to_numpy())[:7]
+    df["ell"] = 0
+    df.loc[df.index[has_post], "ell"] = 1
+    inp = tmp_path / "input" / "district.csv"
+    inp.parent.mkdir()
+    df.to_csv(inp, index=False)
+    before = _sha(inp)
+    planted = set(df["student_id"]) | set(df["student_name"]) | set(df["email"]) | set(df["guardian_phone"])
+    planted |= set(df["student_name"].str.split().str[1])  # last names alone
+
+    cfg = PilotConfig.from_mapping(
+        {
+            "data": {"file": str(inp)},
+            "columns": {"student_id": "student_id", "school": "school", "class": "class", "treatment": "treatment",
+                        "outcomes": ["posttest"], "pretests": ["pretest"], "subgroups": ["ell", "frl", "gender"]},
+            "design": {"type": "multisite"},
+            "privacy": {"drop_columns": ["student_name", "email"]},
+        }
+    )
+    raw, log = read_table(cfg.data_file, text_columns=[cfg.student_id])
+    with pytest.raises(PrivacyError, match="guardian_phone"):
+        protect_identifiers(raw, cfg)
+    cfg = cfg.with_overrides(drop_columns=("student_name", "email", "guardian_phone"))
+    key = new_key()
+    safe = protect_identifiers(raw, cfg, key=key)
+    frame, checks = prepare_pilot_data(safe, cfg)
+
+    analysed = frame[frame["in_analytic_sample"]]
+    rows = []
+    for sg in cfg.subgroups:
+        for level, g in analysed.groupby(sg):
+            t, c = g[g.treatment == 1].posttest, g[g.treatment == 0].posttest
+            rows.append({"subgroup": sg, "level": str(level), "n": len(g), "n_treated": len(t), "n_control": len(c),
+                         "mean_treated": t.mean(), "mean_control": c.mean(), "difference": t.mean() - c.mean()})
+    subgroups = pd.DataFrame(rows)
+    assert subgroups.set_index(["subgroup", "level"]).loc[("ell", "1"), "n"] == 7
+
+    out = tmp_path / "report"
+    out.mkdir()
+    log.to_frame().to_csv(out / "intake.csv", index=False)
+    checks.to_frame(cfg.suppression_threshold).to_csv(out / "data_checks.csv", index=False)
+    masked = suppress_small_cells(subgroups, ["n_treated", "n_control"], cfg.suppression_threshold,
+                                  total_column="n", groups="subgroup")
+    masked.to_csv(out / "subgroups.csv", index=False)
+    # The pseudonymized frame is written here only to prove it holds no identifier; reports never write rows.
+    frame.to_csv(out / "pseudonymized_rows.csv", index=False)
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in out.iterdir())
+    leaked = [s for s in planted if s in text]
+    assert leaked == []
+    assert key.hex() not in text
+    ell = masked.set_index(["subgroup", "level"]).loc[("ell", "1")]
+    assert ell["n"] == "<10" and set(ell.drop("n")) == {"<10", "suppressed"}
+    assert (masked.set_index(["subgroup", "level"]).loc[("ell", "0")].drop("n") == "suppressed").all()
+    assert _sha(inp) == before

@@ -280,3 +280,53 @@ def test_masked_counts_cannot_be_recovered_by_subtraction(demo_report):
     flow = pd.read_csv(out / "sample_flow.csv", dtype=str)
     fh = flow[["assigned", "analyzed", "left_study"]].isin(["<10", "suppressed"])
     assert (fh.sum(axis=1) != 1).all() and (fh.sum(axis=0) != 1).all()
+
+
+def test_report_honours_the_configured_ci_level_in_every_number_and_label(tmp_path):
+    """``analysis.ci_level: 0.9`` reaches every interval and every label of the report.
+
+    Each frequentist interval is checked against its textbook form, estimate ± t_{0.95, df} · SE
+    (normal quantile when df is None), i.e. a 90% interval; the Bayesian section is fitted at 0.9
+    and labelled "90%"; no "95%" is left anywhere in the report or its figures.
+    """
+    from scipy import stats
+
+    from plmresearch import causal, effects
+    from plmresearch.pilot.report import write_report
+
+    _, config_path, _ = write_demo(tmp_path / "d", random_seed=11, n_schools=6)
+    cfg_map = yaml.safe_load(config_path.read_text())
+    cfg_map["analysis"]["ci_level"] = 0.9
+    config_path.write_text(yaml.safe_dump(cfg_map))
+    config = load_config(config_path)
+    assert config.ci_level == 0.9
+    target, a = write_report(config, fast=True)
+
+    def crit(df):
+        return stats.norm.ppf(0.95) if df is None or np.isnan(df) else stats.t.ppf(0.95, df)
+
+    assert a.main_estimate.ci_level == 0.9
+    for row in a.main.itertuples():   # the main estimate and every sensitivity estimate
+        q = crit(row.df)
+        assert row.ci_low == pytest.approx(row.estimate - q * row.std_error, rel=1e-9), row.estimator
+        assert row.ci_high == pytest.approx(row.estimate + q * row.std_error, rel=1e-9), row.estimator
+    m = a.main_estimate   # the effect size's interval is the 90% interval rescaled
+    k = m.effect_size / m.estimate
+    assert (m.effect_size_ci_low, m.effect_size_ci_high) == pytest.approx((m.ci_low * k, m.ci_high * k))
+    adj = a.effect_size.set_index("quantity").filter(like="cluster adjustment", axis=0).iloc[0]
+    df = load_pilot_data(config).analytic
+    ref = effects.wwc_cluster_adjusted_g(m.effect_size, m.n_treated, m.n_control,
+                                         cluster_size=df.groupby("school").size().mean(), ci_level=0.9)
+    assert (adj["ci_low"], adj["ci_high"]) == pytest.approx(ref.ci)
+    assert ref.ci_high - ref.ci_low == pytest.approx(2 * stats.norm.ppf(0.95) * ref.std_error)
+    sub = a.subgroups[pd.to_numeric(a.subgroups["estimate"], errors="coerce").notna()].iloc[0]
+    part = df[df[sub["subgroup"]].astype(str) == sub["level"]]
+    e90 = causal.difference_in_means(part, outcome="posttest", treatment="treatment", ci_level=0.9)
+    assert (float(sub["ci_low"]), float(sub["ci_high"])) == pytest.approx(e90.ci)
+    bayes = a.bayes["quantity"].tolist()
+    assert sum("90% credible interval" in q for q in bayes) == 4 and not any("95%" in q for q in bayes)
+    assert "90% CI" in a.figures["main_effect"].axes[0].get_xlabel()
+    assert "90% CI" in a.figures["subgroups"].axes[0].get_xlabel()
+    html = (target / "report.html").read_text()
+    assert f"(90% CI {m.ci_low:.2f} to {m.ci_high:.2f};" in html and "95%" not in html
+    assert "95%" not in " ".join(a.limitations)

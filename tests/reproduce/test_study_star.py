@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from plmresearch.study import load_study
-from plmresearch.study_estimators import krueger_table5, percentile_vs_control
+from plmresearch.reproduce import load_study
+from plmresearch.reproduce.studies.star_krueger1999 import krueger_table5, percentile_vs_control
 
 
 def test_percentile_counts_ties_half():

@@ -1,242 +1,110 @@
-"""Reading a district's student file and checking it against a pilot config.
+"""The pilot's intake: its config's identifier policy, then its data checks.
 
-``read_table`` reads CSV, Excel (.xlsx) or Parquet from bytes read once in read-only
-mode (the file is never modified) and returns the frame with an :class:`IntakeLog`.
-``check_pilot_data``/``prepare_pilot_data`` apply the config's roles and report, as
-counts only, what was read and what was set aside and why.
+:func:`enforce_identifier_policy`/:func:`protect_identifiers` refuse direct identifiers the
+config does not decide, drop the ones it drops and pseudonymize the student ID (the
+generic tools are in :mod:`plmresearch.data.privacy`). :func:`check_pilot_data`/
+:func:`prepare_pilot_data` apply the config's roles and report, as counts only, what was
+read and what was set aside and why. Files are read by :func:`plmresearch.data.files.read_table`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import os
-import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from plmresearch.errors import ColumnError, InputError
+from plmresearch.data.privacy import detect_identifier_columns, pseudonymize, suppress_small_cells
+from plmresearch.errors import ColumnError, InputError, PrivacyError
+from plmresearch.pilot.config import PilotConfig
 from plmresearch.validation import closest
 
-__all__ = ["DataChecks", "IntakeLog", "check_pilot_data", "prepare_pilot_data", "read_table"]
-
-_TYPES = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "excel", ".xlsm": "excel",
-          ".parquet": "parquet", ".pq": "parquet"}
-# File signatures ("magic numbers") of formats people send by mistake.
-_MAGIC = [
-    (b"PK\x03\x04", "an Excel workbook or another zip archive"),
-    (b"PAR1", "a Parquet file"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) or Word (.doc) file"),
-    (b"%PDF", "a PDF document"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"{\\rtf", "an RTF document"),
-    (b"SQLite format 3", "an SQLite database"),
-]
+__all__ = ["DataChecks", "check_pilot_data", "enforce_identifier_policy", "prepare_pilot_data", "protect_identifiers"]
 
 
-@dataclass(frozen=True)
-class IntakeLog:
-    """What was read: file name, type, SHA-256 of the bytes, rows and columns (counts only)."""
-
-    file_name: str
-    file_type: str
-    sha256: str
-    n_bytes: int
-    rows_read: int
-    n_columns: int
-    columns: tuple[str, ...]
-    encoding: str | None = None
-    sheet: str | int | None = None
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [
-                {"item": "file", "value": self.file_name},
-                {"item": "file type", "value": self.file_type + (f" (sheet {self.sheet})" if self.sheet is not None else "")},
-                {"item": "SHA-256", "value": self.sha256},
-                {"item": "rows read", "value": self.rows_read},
-                {"item": "columns", "value": self.n_columns},
-            ]
-        )
+def _cfg(config: PilotConfig | Mapping[str, Any]) -> PilotConfig:
+    if isinstance(config, Mapping):
+        return PilotConfig.from_mapping(config)
+    if not isinstance(config, PilotConfig):
+        raise InputError(f"`config` must be a PilotConfig (plmresearch.pilot.load_config) or a mapping in its YAML "
+                         f"layout, got {type(config).__name__}.")
+    return config
 
 
-def _fail(path: Path, problem: str, fix: str) -> InputError:
-    return InputError(f"{path}: {problem} Fix: {fix}")
+# --------------------------------------------------------------------------- identifier policy
 
 
-def _sniff(head: bytes) -> str | None:
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            return what
-    return None
+def _where(cfg: PilotConfig) -> str:
+    return f"the config {cfg.source or ''}".rstrip()
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
-    if b"\x00" in raw[:65536]:
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return raw.decode("utf-16"), "utf-16"
-        raise _fail(path, "is named as a text (CSV) file but holds binary content.",
-                    "export the data from its program as CSV (comma-separated values), .xlsx or .parquet.")
-    for enc in ("utf-8-sig", "cp1252"):  # Excel's "CSV" on Windows is cp1252
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1"), "latin-1"
-
-
-def _separator(text: str) -> str:
-    """The separator of a CSV file: the most frequent of , ; tab | in its header line.
-
-    Excel writes ';' where the decimal mark is a comma (e.g. most of Europe).
-    """
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
-
-
-def read_table(
-    path: str | os.PathLike,
-    *,
-    sheet: str | int | None = None,
-    text_columns: Iterable[str] = (),
-) -> tuple[pd.DataFrame, IntakeLog]:
-    """Read a CSV, Excel (.xlsx) or Parquet file into a DataFrame.
+def enforce_identifier_policy(df: pd.DataFrame, config: PilotConfig | Mapping[str, Any]) -> pd.DataFrame:
+    """Refuse data with direct identifiers unless the config drops or keeps each one.
 
     Parameters
     ----------
-    path
-        The file. Its type is taken from the extension (.csv/.txt/.tsv, .xlsx/.xlsm,
-        .parquet/.pq) and checked against the content.
-    sheet
-        Excel sheet name or 0-based position (default: the first sheet).
-    text_columns
-        Columns to keep as text (identifiers such as ``'00123'`` keep their leading zeros).
+    df
+        Data as read from the district's file (not modified).
+    config
+        A :class:`~plmresearch.pilot.config.PilotConfig` (or a mapping in its YAML layout):
+        ``privacy: {drop_columns: [...], keep_columns: [...]}``. The student-ID column is
+        exempt: it is pseudonymized before analysis (:func:`protect_identifiers`).
 
     Returns
     -------
-    (DataFrame, IntakeLog)
+    A copy of ``df`` without the columns listed in ``drop_columns``.
 
     Raises
     ------
-    InputError
-        file missing, empty, of the wrong type (by extension or by content), or unreadable;
-        each message names the file and says what to do.
-
-    Notes
-    -----
-    The file is opened once, read-only, and parsed from the bytes in memory, so it is
-    never modified and the logged SHA-256 is that of exactly what was analysed.
-    Blank cells and the usual missing-value codes (NA, N/A, NULL, nan) become missing.
+    PrivacyError
+        listing every flagged column (:func:`~plmresearch.data.privacy.detect_identifier_columns`)
+        that the config neither drops nor keeps.
+    ColumnError
+        when ``drop_columns`` or ``keep_columns`` names a column that is not in the data
+        (a typo there could let an identifier through).
     """
-    p = Path(path)
-    if not p.exists():
-        hint = closest(p.name, [q.name for q in p.parent.iterdir()]) if p.parent.is_dir() else ""
-        raise _fail(p, "file not found.", f"check the path (relative paths start at {Path.cwd()}).{hint}")
-    if p.is_dir():
-        raise _fail(p, "is a folder, not a file.", "give the path of the data file inside it.")
-    kind = _TYPES.get(p.suffix.lower())
-    if kind is None:
-        extra = " Old .xls workbooks must be saved as .xlsx first." if p.suffix.lower() == ".xls" else ""
-        raise _fail(p, f"unsupported file type '{p.suffix or '(no extension)'}'.",
-                    f"save the data as .csv, .xlsx or .parquet.{extra}")
-    try:
-        with open(p, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise _fail(p, f"cannot be read ({exc.strerror or exc}).",
-                    "check that you have permission to read it and that it is not open elsewhere.") from None
-    if not raw.strip():
-        raise _fail(p, "is empty (0 bytes or only blank space).", "export the data again; the file holds no rows.")
-    digest = hashlib.sha256(raw).hexdigest()
-    found = _sniff(raw[:16])
-    text_cols = list(text_columns)
-    encoding = None
-    if kind in ("csv", "tsv"):
-        if found is not None:
-            raise _fail(p, f"is named {p.suffix} but its content is {found}.",
-                        "rename it with the right extension (.xlsx, .parquet) or export it as CSV.")
-        text, encoding = _decode(raw, p)
-        sep = "\t" if kind == "tsv" else _separator(text)
-        try:
-            with warnings.catch_warnings():
-                # A row longer than the header would silently become an index or lose values.
-                warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(io.StringIO(text), sep=sep, dtype={c: str for c in text_cols},
-                                 skipinitialspace=True, index_col=False, decimal="," if sep == ";" else ".")
-        except pd.errors.ParserWarning:
-            raise _fail(p, "has rows with more values than the header has column names.",
-                        "check for unquoted separators inside values (e.g. a comma in a name) and quote them, "
-                        "or export the file again.") from None
-        except pd.errors.EmptyDataError:
-            raise _fail(p, "has no columns or rows.", "export the data again with a header row.") from None
-        except (pd.errors.ParserError, ValueError, UnicodeError) as exc:
-            raise _fail(p, f"cannot be parsed as CSV ({str(exc).splitlines()[0]}).",
-                        "check that every row has the same number of separators, or export it again.") from None
-    elif kind == "excel":
-        if not raw.startswith(b"PK\x03\x04"):
-            what = found or "not an Excel (.xlsx) workbook"
-            raise _fail(p, f"is named {p.suffix} but its content is {what}.",
-                        "open it in its program and save it as .xlsx (or .csv).")
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise InputError("Reading .xlsx files needs the openpyxl package: pip install openpyxl.") from None
-        try:
-            sheets = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
-        except Exception as exc:  # zip/xml errors of many kinds: the workbook is damaged
-            raise _fail(p, f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc}).",
-                        "open and re-save it in Excel, or export it as CSV.") from None
-        names = sheets.sheet_names
-        if sheet is not None and not (sheet in names or (isinstance(sheet, int) and 0 <= sheet < len(names))):
-            raise _fail(p, f"has no sheet {sheet!r}; its sheets are {names}.", "set data.sheet to one of them.")
-        try:
-            df = pd.read_excel(sheets, sheet_name=0 if sheet is None else sheet, dtype={c: str for c in text_cols})
-        except Exception as exc:
-            raise _fail(p, f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc}).",
-                        "open and re-save it in Excel, or export it as CSV.") from None
-    else:
-        if not (raw.startswith(b"PAR1") and raw.endswith(b"PAR1")):
-            what = found or "not a Parquet file"
-            raise _fail(p, f"is named {p.suffix} but its content is {what}.",
-                        "rename it with the right extension, or write it again with DataFrame.to_parquet.")
-        try:
-            df = pd.read_parquet(io.BytesIO(raw))
-        except ImportError:  # pragma: no cover
-            raise InputError("Reading .parquet files needs the pyarrow package: pip install pyarrow.") from None
-        except Exception as exc:
-            raise _fail(p, f"cannot be read as Parquet ({type(exc).__name__}: {str(exc).strip().splitlines()[0]}).",
-                        "write it again with DataFrame.to_parquet.") from None
-        for c in text_cols:
-            if c in df.columns:
-                df[c] = df[c].astype("string").astype(object).where(df[c].notna(), None)
-    if df.shape[1] == 0:
-        raise _fail(p, "has no columns.", "export the data again with a header row.")
-    if len(df) == 0 or df.isna().all(axis=None):
-        raise _fail(p, "has a header but no data rows.", "export the data again; the file holds no students.")
-    df.columns = [str(c).strip() for c in df.columns]
-    unnamed = [c for c in df.columns if c.startswith("Unnamed:")]
-    if unnamed and df[unnamed].isna().all(axis=None):
-        df = df.drop(columns=unnamed)  # trailing separators / empty spreadsheet columns
-    dup = df.columns[df.columns.duplicated()].tolist()
-    if dup:
-        raise _fail(p, f"has repeated column name(s) {dup}.", "give every column a distinct name in the header.")
-    log = IntakeLog(file_name=p.name, file_type=kind, sha256=digest, n_bytes=len(raw), rows_read=len(df),
-                    n_columns=df.shape[1], columns=tuple(df.columns), encoding=encoding,
-                    sheet=sheet if kind == "excel" else None)
-    return df, log
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"`df` must be a pandas DataFrame, got {type(df).__name__}.")
+    cfg = _cfg(config)
+    drop, keep, sid, where = list(cfg.drop_columns), list(cfg.keep_columns), cfg.student_id, _where(cfg)
+    for listname, cols in (("drop_columns", drop), ("keep_columns", keep)):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ColumnError(
+                f"privacy.{listname} in {where} names column(s) {missing} that are not in the data."
+                f"{closest(missing[0], map(str, df.columns))} Correct the name(s) so the policy applies."
+            )
+    # A missing student-ID column is reported by protect_identifiers/prepare_pilot_data.
+    refused = detect_identifier_columns(df, drop=drop, keep=keep, id_column=sid if sid in df.columns else None)
+    if len(refused):
+        listing = ", ".join(f"'{r.column}' ({r.identifier_type}, by {r.detected_by})" for r in refused.itertuples())
+        raise PrivacyError(
+            f"The data holds column(s) that look like direct identifiers: {listing}. "
+            f"List each under privacy: drop_columns (recommended) or keep_columns in {where}; "
+            "nothing is analysed until every one is decided."
+        )
+    return df.drop(columns=drop).copy()
 
 
-# --------------------------------------------------------------------------- pilot data checks
+def protect_identifiers(df: pd.DataFrame, config: PilotConfig | Mapping[str, Any],
+                        key: bytes | str | None = None) -> pd.DataFrame:
+    """:func:`enforce_identifier_policy`, then replace the student-ID column by pseudonyms.
 
+    ``key=None`` uses a random key for this run (never written anywhere); see
+    :func:`~plmresearch.data.privacy.pseudonymize`.
+    """
+    cfg = _cfg(config)
+    out = enforce_identifier_policy(df, cfg)
+    sid = cfg.student_id
+    if sid not in out.columns:
+        raise ColumnError(f"Student-ID column '{sid}' not found in the data.{closest(sid, map(str, out.columns))}")
+    out[sid] = pseudonymize(out[sid], key)
+    return out
+
+
+# --------------------------------------------------------------------------- data checks
 
 @dataclass
 class DataChecks:
@@ -272,7 +140,7 @@ class DataChecks:
         return {"overall": overall, "treated": a_t, "control": a_c, "differential": abs(a_t - a_c)}
 
     def to_frame(self, threshold: int | None = None) -> pd.DataFrame:
-        """Summary table; with ``threshold``, counts below it are masked (privacy.suppress_small_cells)."""
+        """Summary table; with ``threshold``, counts below it are masked (data.privacy.suppress_small_cells)."""
         head = pd.DataFrame(
             [
                 {"check": "rows read", "action": "read", "n_rows": self.rows_read,
@@ -286,8 +154,6 @@ class DataChecks:
         )
         if threshold is None:
             return head
-        from plmresearch.data.privacy import suppress_small_cells
-
         # Relations for complementary suppression: the dropped rows and the assigned sample add
         # up to the rows read; attrition and the analytic sample add up to the assigned sample.
         action = head["action"].tolist()
@@ -300,14 +166,6 @@ class DataChecks:
         out = suppress_small_cells(head, ["n_treated", "n_control"], threshold, total_column="n_rows",
                                    groups="_relation")
         return out.drop(columns="_relation")
-
-
-def _cfg(config: Any) -> Any:
-    if isinstance(config, Mapping):
-        from plmresearch.pilot.config import PilotConfig
-
-        return PilotConfig.from_mapping(config)
-    return config
 
 
 def _matches(values: pd.Series, code: Any) -> pd.Series:
@@ -330,7 +188,7 @@ def _describe_values(s: pd.Series, limit: int = 8) -> str:
     return ", ".join(parts) + (" ..." if len(counts) > limit else "")
 
 
-def _treatment(df: pd.DataFrame, cfg: Any) -> pd.Series:
+def _treatment(df: pd.DataFrame, cfg: PilotConfig) -> pd.Series:
     """0/1 (float, NaN where missing); raises for codes the config does not explain."""
     col = cfg.treatment
     s = df[col]
@@ -377,14 +235,15 @@ def _numeric_scores(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     return num.astype(float)
 
 
-def prepare_pilot_data(df: pd.DataFrame, config: Any) -> tuple[pd.DataFrame, DataChecks]:
+def prepare_pilot_data(df: pd.DataFrame,
+                       config: PilotConfig | Mapping[str, Any]) -> tuple[pd.DataFrame, DataChecks]:
     """Apply a pilot config to the district's data: check roles, code treatment, count drops.
 
     Parameters
     ----------
     df
-        The data as read (:func:`read_table`), ideally after
-        :func:`~plmresearch.data.privacy.protect_identifiers`. Not modified.
+        The data as read (:func:`~plmresearch.data.files.read_table`), ideally after
+        :func:`protect_identifiers`. Not modified.
     config
         A :class:`~plmresearch.pilot.config.PilotConfig` (or a mapping in its YAML layout).
 
@@ -546,6 +405,6 @@ def prepare_pilot_data(df: pd.DataFrame, config: Any) -> tuple[pd.DataFrame, Dat
     return frame, checks
 
 
-def check_pilot_data(df: pd.DataFrame, config: Any) -> DataChecks:
+def check_pilot_data(df: pd.DataFrame, config: PilotConfig | Mapping[str, Any]) -> DataChecks:
     """The data-checks section (counts only) of :func:`prepare_pilot_data`; raises on bad input."""
     return prepare_pilot_data(df, config)[1]

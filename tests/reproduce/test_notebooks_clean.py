@@ -10,7 +10,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 
 
 def test_there_are_tutorials_and_a_reproduction_per_study():
-    from plmresearch.study import list_studies
+    from plmresearch.reproduce import list_studies
 
     names = {p.stem for p in NOTEBOOKS}
     for tutorial in ("effect_sizes", "power", "multilevel_hsb", "causal_designs", "knowledge_tracing"):

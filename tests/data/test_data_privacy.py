@@ -1,15 +1,10 @@
-"""Privacy: keyed pseudonyms, identifier detection and policy, small-cell suppression.
+"""Privacy tools of the data layer: keyed pseudonyms, identifier detection, small-cell suppression.
 
-The end-to-end test plants names, e-mails, phone numbers and IDs in an input file, runs
-the intake (read -> identifier policy -> pseudonyms -> data checks -> aggregate tables)
-and checks that none of them appears in any file written, and that a subgroup of 7
-students is masked.
+The pilot's identifier policy and the end-to-end test of its intake are in
+tests/pilot/test_pilot_intake.py.
 """
 
 from __future__ import annotations
-
-import hashlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,18 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plmresearch.data.intake import prepare_pilot_data, read_table
 from plmresearch.data.privacy import (
     detect_identifier_columns,
-    enforce_identifier_policy,
     new_key,
-    protect_identifiers,
     pseudonymize,
     suppress_small_cells,
     suppression_mask,
 )
 from plmresearch.errors import ColumnError, InputError, PrivacyError
-from plmresearch.pilot import PilotConfig, simulate_district
 
 # --------------------------------------------------------------------------- pseudonymize
 
@@ -135,26 +126,27 @@ def test_no_false_positives_on_research_data():
 
     for name in ("hsb", "sustaining_effects"):
         assert detect_identifier_columns(load_dataset(name)).empty, name
-    demo = simulate_district(random_seed=1).data
-    assert detect_identifier_columns(demo)["column"].tolist() == ["student_name"]
 
 
-def test_policy_refuses_until_each_identifier_is_decided():
-    df = _planted()
+def test_decided_columns_are_left_out():
+    """``drop``, ``keep`` and ``id_column`` leave the result; names not in the data are refused.
+
+    2,500 rows, so the content checks sample (2,000 values per column): the rows left must
+    equal those of the full scan."""
+    df = _planted(2500)
     before = df.copy()
-    with pytest.raises(PrivacyError) as err:
-        enforce_identifier_policy(df, {"privacy": {"drop_columns": ["Student Name"]}})
-    msg = str(err.value)
-    for col in ("'who'", "'contact'", "'x7'", "'d1'", "'DOB'"):
-        assert col in msg
-    assert "'Student Name'" not in msg and "drop_columns" in msg and "keep_columns" in msg
-    policy = {"columns": {"student_id": "sid"},
-              "privacy": {"drop_columns": ["Student Name", "who", "contact", "x7", "d1"], "keep_columns": ["DOB"]}}
-    out = enforce_identifier_policy(df, policy)
-    assert "DOB" in out.columns and not {"who", "contact", "x7", "d1", "Student Name"} & set(out.columns)
+    everything = detect_identifier_columns(df)
+    assert {"Student Name", "contact", "x7", "d1", "DOB"} <= set(everything["column"])
+    undecided = detect_identifier_columns(df, drop=["Student Name", "who", "contact"], keep=["DOB"], id_column="x7")
+    assert undecided["column"].tolist() == ["d1"]
+    pd.testing.assert_frame_equal(undecided, everything[everything["column"] == "d1"].reset_index(drop=True))
+    rest = detect_identifier_columns(df, drop="d1", keep=("DOB",))
+    pd.testing.assert_frame_equal(rest, everything[~everything["column"].isin(["d1", "DOB"])].reset_index(drop=True))
     pd.testing.assert_frame_equal(df, before)
-    with pytest.raises(ColumnError, match="Did you mean 'contact'"):
-        enforce_identifier_policy(df, {"privacy": {"drop_columns": ["contacts"]}})
+    with pytest.raises(ColumnError, match="`drop` names column.*Did you mean 'contact'"):
+        detect_identifier_columns(df, drop=["contacts"])
+    with pytest.raises(ColumnError, match="`id_column`"):
+        detect_identifier_columns(df, id_column="student_id")
 
 
 # --------------------------------------------------------------------------- suppression
@@ -233,76 +225,3 @@ def test_suppression_invariants(cells, threshold):
     for col in ("t", "c", "n"):  # column relations within the group
         k = hidden[col].sum()
         assert k != 1 or (table.loc[~hidden[col], col] == 0).all()
-
-
-# --------------------------------------------------------------------------- end to end
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_planted_identifiers_never_reach_outputs(tmp_path):
-    d = simulate_district(n_schools=4, classes_per_school=3, students_per_class=25, design="multisite",
-                          random_seed=3)
-    df = d.data.copy()
-    n = len(df)
-    df["student_id"] = [f"S-{i:06d}" for i in range(n)]
-    df["email"] = [f"{nm.replace(' ', '.').lower()}.{i}@students.example.org" for i, nm in enumerate(df.student_name)]
-    df["guardian_phone"] = [f"555-{100 + i % 900:03d}-{1000 + i:04d}" for i in range(n)]
-    # A subgroup of exactly 7 students, all with an outcome.
-    has_post = np.flatnonzero(df["posttest"].notna().to_numpy())[:7]
-    df["ell"] = 0
-    df.loc[df.index[has_post], "ell"] = 1
-    inp = tmp_path / "input" / "district.csv"
-    inp.parent.mkdir()
-    df.to_csv(inp, index=False)
-    before = _sha(inp)
-    planted = set(df["student_id"]) | set(df["student_name"]) | set(df["email"]) | set(df["guardian_phone"])
-    planted |= set(df["student_name"].str.split().str[1])  # last names alone
-
-    cfg = PilotConfig.from_mapping(
-        {
-            "data": {"file": str(inp)},
-            "columns": {"student_id": "student_id", "school": "school", "class": "class", "treatment": "treatment",
-                        "outcomes": ["posttest"], "pretests": ["pretest"], "subgroups": ["ell", "frl", "gender"]},
-            "design": {"type": "multisite"},
-            "privacy": {"drop_columns": ["student_name", "email"]},
-        }
-    )
-    raw, log = read_table(cfg.data_file, text_columns=[cfg.student_id])
-    with pytest.raises(PrivacyError, match="guardian_phone"):
-        protect_identifiers(raw, cfg)
-    cfg = cfg.with_overrides(drop_columns=("student_name", "email", "guardian_phone"))
-    key = new_key()
-    safe = protect_identifiers(raw, cfg, key=key)
-    frame, checks = prepare_pilot_data(safe, cfg)
-
-    analysed = frame[frame["in_analytic_sample"]]
-    rows = []
-    for sg in cfg.subgroups:
-        for level, g in analysed.groupby(sg):
-            t, c = g[g.treatment == 1].posttest, g[g.treatment == 0].posttest
-            rows.append({"subgroup": sg, "level": str(level), "n": len(g), "n_treated": len(t), "n_control": len(c),
-                         "mean_treated": t.mean(), "mean_control": c.mean(), "difference": t.mean() - c.mean()})
-    subgroups = pd.DataFrame(rows)
-    assert subgroups.set_index(["subgroup", "level"]).loc[("ell", "1"), "n"] == 7
-
-    out = tmp_path / "report"
-    out.mkdir()
-    log.to_frame().to_csv(out / "intake.csv", index=False)
-    checks.to_frame(cfg.suppression_threshold).to_csv(out / "data_checks.csv", index=False)
-    masked = suppress_small_cells(subgroups, ["n_treated", "n_control"], cfg.suppression_threshold,
-                                  total_column="n", groups="subgroup")
-    masked.to_csv(out / "subgroups.csv", index=False)
-    # The pseudonymized frame is written here only to prove it holds no identifier; reports never write rows.
-    frame.to_csv(out / "pseudonymized_rows.csv", index=False)
-
-    text = "\n".join(p.read_text(encoding="utf-8") for p in out.iterdir())
-    leaked = [s for s in planted if s in text]
-    assert leaked == []
-    assert key.hex() not in text
-    ell = masked.set_index(["subgroup", "level"]).loc[("ell", "1")]
-    assert ell["n"] == "<10" and set(ell.drop("n")) == {"<10", "suppressed"}
-    assert (masked.set_index(["subgroup", "level"]).loc[("ell", "0")].drop("n") == "suppressed").all()
-    assert _sha(inp) == before

@@ -1,41 +1,39 @@
 """Study specs: a published evaluation, its design, and the numbers we must reproduce.
 
-A spec (``studies/<name>.yaml``) names a dataset, the design (unit, level of
+A spec (``plmresearch/reproduce/studies/<name>.yaml``) names a dataset, the design (unit, level of
 assignment, blocks, clusters), outcome, treatment and covariates, the analyses
-to run (each an estimator from :mod:`plmresearch.study_estimators` with its
+to run (each an estimator of :mod:`plmresearch.reproduce.registry` with its
 parameters) and the published ``targets``: each the quantity, the published
-value, its source (paper, table, column), how sure we are of it (VERIFIED,
-SECONDARY, UNVERIFIED, or REFERENCE-RUN for a number computed by a reference
-package rather than printed in a publication), and a tolerance with its reason.
+value, its source (publication, table, column; or the reference package, its
+version and the call), how sure we are of it (VERIFIED, SECONDARY, UNVERIFIED, or
+REFERENCE-RUN for a number computed by a reference package rather than printed in
+a publication), and a tolerance with its reason.
 ``report`` entries are quantities we compute and show without scoring them: either
 nothing comparable was published, or (with ``published`` and ``source``) a number
 published under a different protocol, shown for context.
 
-A miss against a VERIFIED, SECONDARY or REFERENCE-RUN number fails the run
-(``plm reproduce`` exits non-zero). A miss against an UNVERIFIED number is shown
-as a miss, with the spec's explanation, but does not fail the run: the published
-value itself is not established (see ../shared/references/reproduction_targets.md).
-
-``run_studies`` runs specs and returns a :class:`Scoreboard`.
+:func:`load_study` reads a spec and checks it against the dataset's columns and the
+estimators' signatures before anything runs.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import html
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from plmresearch.errors import PlmError, SpecError
+from plmresearch.reproduce.run import run_study
+from plmresearch.reproduce.scoreboard import Scoreboard
 from plmresearch.validation import closest
+
+if TYPE_CHECKING:
+    from plmresearch.reproduce.scoreboard import StudyResult
 
 STATUSES = ("VERIFIED", "SECONDARY", "UNVERIFIED", "REFERENCE-RUN")
 STUDY_KEYS = {
@@ -49,9 +47,11 @@ REPORT_KEYS = {"quantity", "analysis", "value", "note", "published", "source"}
 
 
 def studies_dir() -> Path:
-    """The repository's ``studies/`` folder (or ``PLMRESEARCH_STUDIES_DIR``)."""
+    """The folder of study specs: ``PLMRESEARCH_STUDIES_DIR`` when set, else the specs shipped
+    inside the package (``plmresearch/reproduce/studies/*.yaml``, beside each study's module;
+    package data of the wheel, so a checkout and an installed package read the same files)."""
     env = os.environ.get("PLMRESEARCH_STUDIES_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "studies"
+    return Path(env) if env else Path(__file__).resolve().parent / "studies"
 
 
 @dataclass(frozen=True)
@@ -110,76 +110,8 @@ class Study:
         return load_dataset(self.dataset)
 
     def run(self, fast: bool = False, data: pd.DataFrame | None = None) -> StudyResult:
-        """Run every analysis and compare with the published targets."""
-        from plmresearch.study_estimators import get_estimator
-
-        df = self.load_data() if data is None else data
-        values: dict[str, dict[str, float]] = {}
-        errors: dict[str, str] = {}
-        timings: dict[str, float] = {}
-        for a in self.analyses:
-            t0 = time.perf_counter()
-            try:
-                values[a.id] = get_estimator(a.estimator).func(df, self, fast=fast, **a.params)
-            except PlmError as err:
-                errors[a.id] = str(err)
-            timings[a.id] = time.perf_counter() - t0
-        rows = []
-        for t in self.targets:
-            got = values.get(t.analysis, {}).get(t.value, np.nan)
-            diff = got - t.published if np.isfinite(got) else np.nan
-            within = bool(np.isfinite(diff) and abs(diff) <= t.tolerance + 1e-12)
-            rows.append(
-                {
-                    "study": self.name, "quantity": t.quantity, "published": t.published,
-                    "reproduced": got, "difference": diff, "tolerance": t.tolerance,
-                    "within_tolerance": "yes" if within else "no", "status": t.status,
-                    "source": t.source, "note": t.note or errors.get(t.analysis, ""),
-                }
-            )
-        for r in self.report:
-            got = values.get(r.analysis, {}).get(r.value, np.nan)
-            context = r.published is not None
-            rows.append(
-                {
-                    "study": self.name, "quantity": r.quantity,
-                    "published": r.published if context else np.nan, "reproduced": got,
-                    "difference": got - r.published if context else np.nan, "tolerance": np.nan,
-                    "within_tolerance": "n/a", "status": "context" if context else "not published",
-                    "source": r.source, "note": r.note or errors.get(r.analysis, ""),
-                }
-            )
-        return StudyResult(self, pd.DataFrame(rows, columns=SCOREBOARD_COLUMNS), values, errors, timings)
-
-
-SCOREBOARD_COLUMNS = [
-    "study", "quantity", "published", "reproduced", "difference", "tolerance",
-    "within_tolerance", "status", "source", "note",
-]
-
-
-@dataclass
-class StudyResult:
-    study: Study
-    table: pd.DataFrame
-    values: dict[str, dict[str, float]]
-    errors: dict[str, str]
-    timings: dict[str, float]
-
-    @property
-    def failing(self) -> pd.DataFrame:
-        """Missed targets whose published value is established (not UNVERIFIED)."""
-        t = self.table
-        return t[(t["within_tolerance"] == "no") & (t["status"] != "UNVERIFIED")]
-
-    @property
-    def unverified_misses(self) -> pd.DataFrame:
-        t = self.table
-        return t[(t["within_tolerance"] == "no") & (t["status"] == "UNVERIFIED")]
-
-    @property
-    def passed(self) -> bool:
-        return not self.errors and self.failing.empty
+        """Run every analysis and compare with the published targets (see :func:`~plmresearch.reproduce.run_study`)."""
+        return run_study(self, fast=fast, data=data)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -198,7 +130,7 @@ def _check_keys(path: Path, where: str, raw: dict, allowed: set[str], required: 
 
 
 def load_study(name_or_path: str | Path) -> Study:
-    """Read and validate a study spec by name (``studies/<name>.yaml``) or path.
+    """Read and validate a study spec by name (a spec in :func:`studies_dir`) or path.
 
     Every problem raises :class:`SpecError` naming the file, the key and the fix:
     unknown dataset, unknown column, unknown estimator, a target without source.
@@ -221,7 +153,9 @@ def load_study(name_or_path: str | Path) -> Study:
 
 def _validate(path: Path, raw: dict) -> Study:
     from plmresearch.data import dataset_card, load_dataset
-    from plmresearch.study_estimators import ESTIMATORS
+    from plmresearch.reproduce.registry import all_estimators
+
+    registered = all_estimators()
 
     try:
         dataset_card(raw["dataset"])
@@ -252,15 +186,21 @@ def _validate(path: Path, raw: dict) -> Study:
     for i, a in enumerate(raw["analyses"] or []):
         where = f"analyses[{i}]."
         _check_keys(path, where, a, ANALYSIS_KEYS, {"id", "estimator"})
-        if a["estimator"] not in ESTIMATORS:
-            raise _fail(path, f"{where}estimator", f"unknown estimator '{a['estimator']}'{closest(a['estimator'], ESTIMATORS)}",
-                        f"use one of {sorted(ESTIMATORS)}")
+        if a["estimator"] not in registered:
+            raise _fail(path, f"{where}estimator", f"unknown estimator '{a['estimator']}'{closest(a['estimator'], registered)}",
+                        f"use one of {sorted(registered)}")
         params = a.get("params") or {}
-        est = ESTIMATORS[a["estimator"]]
+        if not isinstance(params, dict):
+            raise _fail(path, f"{where}params", "must be a mapping of parameter names to values", "write params: {name: value, ...}")
+        est = registered[a["estimator"]]
         for p in params:
             if p not in est.params:
                 raise _fail(path, f"{where}params.{p}", f"estimator '{a['estimator']}' takes no parameter '{p}'{closest(p, est.params)}",
-                            f"use one of {sorted(est.params)}")
+                            f"use one of {list(est.params)}")
+        for p in est.required:
+            if p not in params:
+                raise _fail(path, f"{where}params.{p}", f"estimator '{a['estimator']}' needs parameter '{p}'",
+                            f"add '{p}' under params")
         for p in est.column_params:
             vals = params.get(p)
             for v in vals if isinstance(vals, list) else [vals]:
@@ -273,7 +213,7 @@ def _validate(path: Path, raw: dict) -> Study:
     def check_analysis(where: str, a_id: str, value: str) -> None:
         if a_id not in ids:
             raise _fail(path, f"{where}analysis", f"no analysis with id '{a_id}'{closest(a_id, ids)}", f"use one of {ids}")
-        est = ESTIMATORS[next(a.estimator for a in analyses if a.id == a_id)]
+        est = registered[next(a.estimator for a in analyses if a.id == a_id)]
         if est.values and value not in est.values:
             raise _fail(path, f"{where}value", f"estimator '{est.name}' produces no value '{value}'{closest(value, est.values)}",
                         f"use one of {sorted(est.values)}")
@@ -312,105 +252,6 @@ def _validate(path: Path, raw: dict) -> Study:
 
 def list_studies() -> list[str]:
     return sorted(p.stem for p in studies_dir().glob("*.yaml"))
-
-
-# --------------------------------------------------------------------------- scoreboard
-
-@dataclass
-class Scoreboard:
-    """The published numbers next to ours, for one or more studies."""
-
-    results: list[StudyResult]
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return pd.concat([r.table for r in self.results], ignore_index=True)
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
-
-    def failures(self) -> list[str]:
-        """Errors and misses that fail the run."""
-        out = []
-        for r in self.results:
-            out += [f"{r.study.name}/{k}: {v}" for k, v in r.errors.items()]
-            out += [f"{r.study.name}: {q} missed its tolerance" for q in r.failing.quantity]
-        return out
-
-    def unverified_misses(self) -> list[str]:
-        """Misses against UNVERIFIED published numbers (shown, explained in the spec, not failing)."""
-        return [f"{r.study.name}: {q}" for r in self.results for q in r.unverified_misses.quantity]
-
-    def _display(self) -> pd.DataFrame:
-        t = self.table.copy()
-        for c in ("published", "reproduced", "difference", "tolerance"):
-            t[c] = t[c].map(lambda x: "" if pd.isna(x) else f"{x:.4g}")
-        return t
-
-    def to_text(self) -> str:
-        t = self._display().drop(columns=["source", "note"])
-        return t.to_string(index=False)
-
-    def to_markdown(self) -> str:
-        t = self._display()
-        header = "| " + " | ".join(t.columns) + " |\n|" + "---|" * len(t.columns) + "\n"
-        body = "".join("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |\n" for row in t.itertuples(index=False))
-        return f"# plmresearch reproduction scoreboard\n\n{self._stamp()}\n\n" + header + body
-
-    def to_html(self) -> str:
-        t = self._display()
-        rows = "".join(
-            "<tr class='{}'>".format({"yes": "ok", "no": "miss"}.get(r.within_tolerance, "info"))
-            + "".join(f"<td>{html.escape(str(v))}</td>" for v in r)
-            + "</tr>"
-            for r in t.itertuples(index=False)
-        )
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>plmresearch scoreboard</title><style>"
-            "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:0.9em}"
-            "td,th{border:1px solid #ccc;padding:4px 8px}tr.ok td:nth-child(7){background:#d8f0d8}"
-            "tr.miss td:nth-child(7){background:#f6d0d0}</style></head><body>"
-            f"<h1>plmresearch reproduction scoreboard</h1><p>{html.escape(self._stamp())}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></body></html>"
-        )
-
-    @staticmethod
-    def _stamp() -> str:
-        from plmresearch import __version__
-
-        versions = {"plmresearch": __version__}
-        for mod in ("numpy", "pandas", "statsmodels", "pymc", "arviz"):
-            try:
-                versions[mod] = __import__(mod).__version__
-            except Exception:  # noqa: BLE001 - an optional package may be absent
-                pass
-        when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"Run {when}; " + ", ".join(f"{k} {v}" for k, v in versions.items())
-
-    def write(self, folder: str | Path = "reports") -> tuple[Path, Path]:
-        """Write Markdown and HTML to new files in ``folder`` (never overwriting)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = "scoreboard-" + _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
-        paths = []
-        for ext, text in (("md", self.to_markdown()), ("html", self.to_html())):
-            target = folder / f"{stem}.{ext}"
-            k = 1
-            while target.exists():
-                target = folder / f"{stem}-{k}.{ext}"
-                k += 1
-            paths.append(_write_atomic(target, text))
-        return paths[0], paths[1]
-
-
-def _write_atomic(target: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, target)
-    return target
 
 
 def run_studies(names: list[str] | None = None, fast: bool = False, progress=None) -> Scoreboard:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from plmresearch.errors import SpecError
-from plmresearch.study import STATUSES, list_studies, load_study
+from plmresearch.reproduce import STATUSES, list_studies, load_study
 
 GOOD = {
     "name": "tiny",
