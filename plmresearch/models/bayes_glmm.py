@@ -14,6 +14,8 @@ models*; Gelman, Hill & Vehtari 2020, sec. 9.5):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -22,15 +24,18 @@ from plmresearch.models.bayes import BayesMultilevelFit, ModelParts, _safe, defa
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
 from plmresearch.models.glmm import FAMILIES, _response
 from plmresearch.models.posterior import diagnostics, element_diagnostics, warn_notes
-from plmresearch.validation import probability
+from plmresearch.validation import check_ci_level
 
 
+@dataclass
 class BayesGlmmFit(BayesMultilevelFit):
     """Posterior of a GLMM; fixed effects and group SDs are on the link (logit or log) scale."""
 
+    family: str = "binomial"
+
     @property
     def method(self) -> str:
-        fam = self.extra["family"]
+        fam = self.family
         link = "logit" if fam == "binomial" else "log"
         return f"Bayesian generalized linear mixed model ({fam}, {link} link; PyMC, non-centred, sampler {self.sampler})"
 
@@ -42,7 +47,7 @@ class BayesGlmmFit(BayesMultilevelFit):
         """Posterior-mean intercept variances with the latent logistic residual pi^2/3 (binomial only)."""
         from plmresearch.errors import ModelError
 
-        if self.extra["family"] != "binomial":
+        if self.family != "binomial":
             raise ModelError("A variance decomposition is defined here for the logistic model only.")
         vc = self.variance_components
         rows = vc[vc["term2"].isna() & (vc["term1"] == "Intercept")]
@@ -139,10 +144,10 @@ def fit_bayes_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: s
     if family not in FAMILIES:
         raise InputError(f"`family` must be one of {FAMILIES}, got {family!r}.")
     mf = parse_formula(formula) if isinstance(formula, str) else formula
-    probability(ci_level, "ci_level", open_low=True, open_high=True)
+    check_ci_level(ci_level)
     used = check_data(mf, data)
     y, m = _response(mf, used, data, family, trials)
-    model, priors, groups, parts = build_glmm_model(mf, used, y, m, family, prior_scale)
+    model, priors, groups, _parts = build_glmm_model(mf, used, y, m, family, prior_scale)
     sampler = sampler or default_sampler()
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                          target_accept=target_accept, sampler=sampler)
@@ -179,8 +184,8 @@ def fit_bayes_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: s
     all_notes = list(notes)
     if used.attrs.get("n_dropped"):
         all_notes.append(f"{used.attrs['n_dropped']} row(s) with missing values in the formula's columns were dropped.")
-    extra = {"family": family, "groups": groups, "parts": parts, "model": model,
-             "n_divergences": int(np.asarray(idata["sample_stats"]["diverging"].values).sum())}
     return BayesGlmmFit(formula=mf.formula, fixed_effects=pd.DataFrame(rows), variance_components=pd.DataFrame(vc_rows),
                         idata=idata, diagnostics=diag, n_obs=len(used), n_groups=n_groups, priors=priors,
-                        sampler=sampler, ci_level=ci_level, notes=tuple(all_notes), extra=extra)
+                        sampler=sampler, ci_level=ci_level, notes=tuple(all_notes), parameterization="noncentred",
+                        groups=tuple(groups), n_divergences=int(np.asarray(idata["sample_stats"]["diverging"].values).sum()),
+                        model=model, family=family)

@@ -35,10 +35,9 @@ from scipy.special import expit, gammaln, logsumexp
 from plmresearch._quadrature import adaptive_nodes, adaptive_terms, gauss_hermite
 from plmresearch.errors import ColumnError, InputError, ModelError
 from plmresearch.models.formula import MixedFormula, check_data, design, parse_formula
-from plmresearch.models.frequentist import MultilevelFit
+from plmresearch.models.mixed_fit import MultilevelFit
 from plmresearch.models.lmm_pls import (
     PLSProblem,
-    _check_ci,
     _newton_polish,
     blas_threads,
     fixed_table,
@@ -46,6 +45,7 @@ from plmresearch.models.lmm_pls import (
     random_terms,
     variance_table,
 )
+from plmresearch.validation import check_ci_level
 
 FAMILIES = ("binomial", "poisson")
 
@@ -229,7 +229,7 @@ def fit_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: str = "
         raise InputError(f"`family` must be one of {FAMILIES}, got {family!r}.")
     if not isinstance(nAGQ, (int, np.integer)) or isinstance(nAGQ, bool) or not 1 <= nAGQ <= 100:
         raise InputError(f"`nAGQ` must be a whole number from 1 (Laplace) to 100, got {nAGQ!r}.")
-    _check_ci(ci_level)
+    check_ci_level(ci_level)
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     used = check_data(mf, data)
     y, m = _response(mf, used, data, family, trials)
@@ -301,14 +301,17 @@ def _glm_start(X, y, m, family):
     import statsmodels.api as smapi
 
     fam = smapi.families.Binomial() if family == "binomial" else smapi.families.Poisson()
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
     try:
         if family == "binomial":
             r = smapi.GLM(y / m, X, family=fam, var_weights=m).fit()
         else:
             r = smapi.GLM(y, X, family=fam).fit()
-        return np.asarray(r.params, float)
-    except Exception:  # separation or a failed start: zeros are a valid start
-        return np.zeros(X.shape[1])
+    except (PerfectSeparationError, np.linalg.LinAlgError, ValueError):
+        return np.zeros(X.shape[1])  # separation or a singular start: zeros are a valid start
+    b = np.asarray(r.params, float)
+    return b if np.all(np.isfinite(b)) else np.zeros(X.shape[1])
 
 
 def _vcov_beta(prob: LaplaceProblem, theta, beta) -> np.ndarray:

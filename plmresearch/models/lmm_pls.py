@@ -28,7 +28,8 @@ from scipy import optimize, stats
 
 from plmresearch.errors import InputError, ModelError
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
-from plmresearch.models.frequentist import MultilevelFit
+from plmresearch.models.mixed_fit import MultilevelFit
+from plmresearch.validation import check_ci_level
 
 
 class LmmFit(MultilevelFit):
@@ -349,7 +350,7 @@ def fit_lmm(formula: str | MixedFormula, data: pd.DataFrame, *, reml: bool = Tru
     ``vcov`` (sigma^2 (R_X' R_X)^{-1}) and whose ``optimizer_trials`` lists each stage.
     """
     mf = parse_formula(formula) if isinstance(formula, str) else formula
-    _check_ci(ci_level)
+    check_ci_level(ci_level)
     used = check_data(mf, data)
     x = design(f"~ {mf.fixed_rhs}", used)
     terms = random_terms(mf, used)
@@ -370,11 +371,6 @@ def blas_threads(threads: int | None):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=threads, user_api="blas")
-
-
-def _check_ci(ci_level):
-    if not (isinstance(ci_level, (int, float)) and 0 < ci_level < 1):
-        raise InputError(f"`ci_level` must be between 0 and 1 (e.g. 0.95), got {ci_level!r}.")
 
 
 def variance_table(terms: list[ReTerm], theta: np.ndarray, slices, sigma2: float | None) -> pd.DataFrame:
@@ -502,7 +498,7 @@ def profile_ci(fit, level: float | None = None) -> pd.DataFrame:
         raise ModelError("Profile intervals are implemented for scalar random terms only (intercepts and "
                          "independent '||' slopes); this fit has a correlated term.")
     level = fit.ci_level if level is None else level
-    _check_ci(level)
+    check_ci_level(level, "level")
     crit = stats.chi2.ppf(level, 1)
     theta_hat = np.asarray(fit.extra["theta"], float)
     sigma_hat = math.sqrt(fit.sigma2)

@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from plmresearch.errors import InputError
+from plmresearch.errors import InputError, PlmWarning
 from plmresearch.models.formula import parse_formula
 
 ENGINES = ("statsmodels", "pls", "bayes")
 FAMILIES = ("gaussian", "binomial", "poisson")
 
 
-class BinaryOutcomeWarning(UserWarning):
+class BinaryOutcomeWarning(PlmWarning):
     """A 0/1 outcome is being fitted with a Gaussian (linear probability) model."""
 
 
