@@ -29,7 +29,7 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "plmresearch"
 
 LAYERS: dict[str, int] = {
-    "errors": 0, "validation": 0, "results": 0, "_plotting": 0, "progress": 0,
+    "errors": 0, "validation": 0, "results": 0, "_plotting": 0, "progress": 0, "_quadrature": 0,
     "data": 1,
     "effects": 2, "causal": 2, "models": 2, "mastery": 2,
     "study": 3, "study_estimators": 3, "reproduce": 3,

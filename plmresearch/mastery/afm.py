@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
 
+from plmresearch._quadrature import adaptive_nodes, adaptive_terms, gauss_hermite
 from plmresearch.errors import InputError, ModelError
 from plmresearch.mastery._data import validate
 from plmresearch.validation import count
@@ -78,8 +79,7 @@ class _AGQ:
         self.y, self.sk, self.opp, self.st = y[order], sk[order], opp[order], st[order]
         self.starts = np.flatnonzero(np.r_[True, self.st[1:] != self.st[:-1]])
         self.K, self.S = n_skill, n_student
-        x, w = np.polynomial.hermite.hermgauss(n_nodes)
-        self.x, self.logw = x, np.log(w) + x**2
+        self.x, self.logw = gauss_hermite(n_nodes)
         self.mode = np.zeros(n_student)
 
     def _modes(self, eta0, sigma):
@@ -105,12 +105,11 @@ class _AGQ:
         sigma = np.exp(log_sigma)
         eta0 = beta[self.sk] + gamma[self.sk] * self.opp
         m, s = self._modes(eta0, sigma)
-        theta = m[:, None] + np.sqrt(2) * s[:, None] * self.x[None, :]  # S x Q
+        theta = adaptive_nodes(m, s, self.x)  # S x Q
         eta = eta0[:, None] + theta[self.st]  # N x Q
         ll = self.y[:, None] * eta - np.logaddexp(0, eta)
         l_iq = np.add.reduceat(ll, self.starts, axis=0)
-        h = (l_iq - theta**2 / (2 * sigma**2) - 0.5 * np.log(2 * np.pi * sigma**2)
-             + self.logw[None, :] + np.log(np.sqrt(2) * s)[:, None])
+        h = adaptive_terms(l_iq - theta**2 / (2 * sigma**2) - 0.5 * np.log(2 * np.pi * sigma**2), s, self.logw)
         logL = logsumexp(h, axis=1)
         w = np.exp(h - logL[:, None])
         r = np.sum(w[self.st] * (self.y[:, None] - expit(eta)), axis=1)

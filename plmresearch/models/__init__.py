@@ -13,7 +13,9 @@ from plmresearch.models.bayes import BayesMultilevelFit, default_sampler, fit_ba
 from plmresearch.models.centering import grand_mean_center, group_mean_center
 from plmresearch.models.formula import MixedFormula, RandomTerm, parse_formula
 from plmresearch.models.frequentist import MultilevelFit, fit_mixedlm, likelihood_ratio_test
+from plmresearch.models.glmm import GlmmFit, fit_glmm
 from plmresearch.models.growth import growth_formula, growth_model
+from plmresearch.models.lmm_pls import fit_lmm, profile_ci
 from plmresearch.models.multilevel import multilevel
 from plmresearch.models.multisite import (
     MultisiteFit,
@@ -26,6 +28,7 @@ from plmresearch.models.posterior import PosteriorEstimate, SamplingWarning, dia
 
 __all__ = [
     "BayesMultilevelFit",
+    "GlmmFit",
     "MixedFormula",
     "MultilevelFit",
     "MultisiteFit",
@@ -37,6 +40,8 @@ __all__ = [
     "diagnostics",
     "exact_site_posterior",
     "fit_bayes",
+    "fit_glmm",
+    "fit_lmm",
     "fit_mixedlm",
     "grand_mean_center",
     "group_mean_center",
@@ -48,5 +53,6 @@ __all__ = [
     "parse_formula",
     "pool_site_estimates",
     "posterior_rope_plot",
+    "profile_ci",
     "trace_rank_plot",
 ]

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams, VCSpec
+from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
 
 from plmresearch.errors import InputError, ModelError
-from plmresearch.models._views import MultilevelViews
 from plmresearch.models.formula import (
     MixedFormula,
     check_data,
@@ -36,113 +33,12 @@ from plmresearch.models.formula import (
     nesting,
     parse_formula,
 )
-from plmresearch.results import Estimate
+from plmresearch.models.mixed_fit import MultilevelFit
+
+__all__ = ["MultilevelFit", "fit_mixedlm", "likelihood_ratio_test"]
 
 DEFAULT_OPTIMIZERS = ("powell", "lbfgs")
 DEFAULT_POLISH = "lbfgs"
-
-
-@dataclass
-class MultilevelFit(MultilevelViews):
-    """Result of a frequentist multilevel fit.
-
-    Attributes
-    ----------
-    fixed_effects : DataFrame
-        term, estimate, std_error, statistic (z), p_value, ci_low, ci_high.
-    variance_components : DataFrame
-        lme4 ``VarCorr`` layout: group, term1, term2 (None on the diagonal),
-        variance (a covariance when term2 is set) and sd_cor (SD, or correlation).
-    sigma2 : float
-        Level-1 residual variance.
-    llf : float
-        Log-likelihood (restricted when ``reml``).
-    optimizer : str
-        The optimizer whose solution was kept, e.g. ``"powell + lbfgs polish"``.
-    optimizer_trials : DataFrame
-        Every attempt: optimizer, llf, converged, error.
-    """
-
-    formula: str
-    fixed_effects: pd.DataFrame
-    variance_components: pd.DataFrame
-    sigma2: float
-    llf: float
-    reml: bool
-    optimizer: str
-    optimizer_trials: pd.DataFrame
-    n_obs: int
-    n_groups: dict[str, int]
-    n_params: int
-    ci_level: float = 0.95
-    notes: tuple[str, ...] = ()
-    random_effects: pd.DataFrame | None = None
-    reliability_by_group: pd.DataFrame | None = None
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    # ------------------------------------------------------------------ views
-    @property
-    def params(self) -> pd.Series:
-        return self.fixed_effects.set_index("term")["estimate"]
-
-    @property
-    def bse(self) -> pd.Series:
-        return self.fixed_effects.set_index("term")["std_error"]
-
-    @property
-    def aic(self) -> float:
-        return -2 * self.llf + 2 * self.n_params
-
-    @property
-    def bic(self) -> float:
-        return -2 * self.llf + math.log(self.n_obs) * self.n_params
-
-    def variance(self, group: str, term: str = "Intercept", term2: str | None = None) -> float:
-        """One variance (or covariance) component; ``group="Residual"`` gives sigma^2."""
-        vc = self.variance_components
-        t2 = vc["term2"].isna() if term2 is None else vc["term2"] == term2
-        row = vc[(vc["group"] == group) & ((vc["term1"] == term) | (group == "Residual")) & t2]
-        if row.empty:
-            raise InputError(
-                f"No variance component for group '{group}', term '{term}'"
-                + (f" x '{term2}'" if term2 else "")
-                + f". Available: {sorted(set(zip(vc['group'], vc['term1'].fillna(''))))}."
-            )
-        return float(row["variance"].iloc[0])
-
-    def reliability(self) -> pd.Series:
-        """Mean Raudenbush & Bryk reliability of each random coefficient (R&B 2002, eq. 3.59/3.63)."""
-        if self.reliability_by_group is None:
-            return pd.Series(dtype=float)
-        cols = [c for c in self.reliability_by_group.columns if c not in ("level", "group", "n")]
-        return self.reliability_by_group.groupby("level", sort=False)[cols].mean().stack().rename("reliability")
-
-    def estimate(self, term: str) -> Estimate:
-        """One fixed effect as an :class:`~plmresearch.results.Estimate`."""
-        fe = self.fixed_effects.set_index("term")
-        if term not in fe.index:
-            raise InputError(f"No fixed effect named '{term}'. Terms: {list(fe.index)}.")
-        r = fe.loc[term]
-        return Estimate(
-            estimate=float(r["estimate"]),
-            std_error=float(r["std_error"]),
-            ci_low=float(r["ci_low"]),
-            ci_high=float(r["ci_high"]),
-            ci_level=self.ci_level,
-            statistic=float(r["statistic"]),
-            p_value=float(r["p_value"]),
-            n_clusters=next(iter(self.n_groups.values())),
-            method=self.method,
-            notes=self.notes,
-        )
-
-    @property
-    def method(self) -> str:
-        crit = "REML" if self.reml else "ML"
-        return f"multilevel model ({crit}, statsmodels MixedLM, optimizer {self.optimizer})"
-
-    def _header(self) -> list[str]:
-        return [f"log-likelihood {self.llf:.4f}"]
 
 
 def _build(mf: MixedFormula, used: pd.DataFrame):
@@ -217,6 +113,9 @@ def fit_mixedlm(
         lme4 style, e.g. ``"mathach ~ cses * meanses + (1 + cses | school)"``.
         Nested levels: ``(1 | school) + (1 | school:class)`` or ``(1 | school/class)``;
         a nested slope must be independent of the intercept: ``(1 + x || school:class)``.
+        Independent terms at the outer level (``(x || g)``), several terms on one factor
+        and crossed factors go to the sparse penalized-least-squares engine
+        (:func:`~plmresearch.models.lmm_pls.fit_lmm`), which ignores ``optimizers``/``polish``.
     reml : bool
         Restricted ML (HLM's and lme4's default) or full ML (for likelihood-ratio
         tests of fixed effects).
@@ -233,10 +132,11 @@ def fit_mixedlm(
     if not optimizers:
         raise InputError("`optimizers` is empty; give at least one, e.g. ('powell', 'nm').")
     used = check_data(mf, data)
+    from plmresearch.models.lmm_pls import fit_lmm, needs_pls
+
+    if needs_pls(mf, used):  # (x || g), two terms on one factor, crossed factors: MixedLM would refuse or misfit
+        return fit_lmm(mf, data, reml=reml, ci_level=ci_level)
     terms, d, exog_re, z_names, vc, vc_labels, free = _build(mf, used)
-    if not terms[0].correlated and len(z_names) > 1:
-        k_fe = design(f"~ {mf.fixed_rhs}", d.head(5)).shape[1]
-        free = MixedLMParams.from_components(np.ones(k_fe), np.eye(len(z_names)))
     x = design(f"~ {mf.fixed_rhs}", d)
     fe_names = list(x.columns)
     vcspec = _vcspec(d, vc) if vc else None
@@ -278,6 +178,21 @@ def fit_mixedlm(
             except Exception as exc:
                 trials.append({"optimizer": f"{best_name} + {polish} polish", "llf": np.nan,
                                "converged": False, "error": str(exc)[:200]})
+    # Final BFGS from the winner with a tight gradient tolerance: the default tolerances stop about 1e-6
+    # (relative) short on flat surfaces, e.g. Dyestuff by ML (issue 17); kept only if it does not get worse.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            r = model.fit(reml=reml, method="bfgs", start_params=best.params_object, maxiter=maxiter, free=free,
+                          gtol=1e-10)
+            ok = np.isfinite(r.llf) and np.all(np.isfinite(r.fe_params)) and np.all(np.isfinite(r.bse_fe))
+            trials.append({"optimizer": f"{best_name} + bfgs fine polish", "llf": float(r.llf),
+                           "converged": bool(r.converged), "error": None})
+            if ok and r.llf >= best.llf - 1e-12:
+                best_name, best = f"{best_name} + bfgs fine polish", r
+        except Exception as exc:
+            trials.append({"optimizer": f"{best_name} + bfgs fine polish", "llf": np.nan, "converged": False,
+                           "error": str(exc)[:200]})
     return _collect(mf, d, terms, best, best_name, pd.DataFrame(trials), z_names, vc_labels, fe_names,
                     reml, ci_level, free is not None)
 
@@ -285,7 +200,8 @@ def fit_mixedlm(
 def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, reml, ci_level, diagonal):
     zcrit = stats.norm.ppf(0.5 + ci_level / 2)
     fe = np.asarray(r.fe_params, dtype=float)
-    se = np.sqrt(np.diag(_gls_cov(r)))
+    fe_cov = _gls_cov(r)
+    se = np.sqrt(np.diag(fe_cov))
     fixed = pd.DataFrame({"term": fe_names, "estimate": fe, "std_error": se})
     fixed["statistic"] = fixed["estimate"] / fixed["std_error"]
     fixed["p_value"] = 2 * stats.norm.sf(np.abs(fixed["statistic"]))
@@ -338,7 +254,8 @@ def _collect(mf, d, terms, r, opt_name, trials, z_names, vc_labels, fe_names, re
         formula=mf.formula, fixed_effects=fixed, variance_components=vc_table, sigma2=float(r.scale),
         llf=float(r.llf), reml=reml, optimizer=opt_name, optimizer_trials=trials, n_obs=int(r.model.nobs),
         n_groups=n_groups, n_params=n_params, ci_level=ci_level, notes=tuple(notes), random_effects=random_effects,
-        reliability_by_group=rel, extra={"statsmodels_result": r, "parsed": mf, "diagonal": diagonal},
+        reliability_by_group=rel, extra={"statsmodels_result": r, "parsed": mf, "diagonal": diagonal,
+                                         "vcov": pd.DataFrame(fe_cov, index=fe_names, columns=fe_names)},
     )
 
 

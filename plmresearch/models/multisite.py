@@ -135,8 +135,14 @@ def pool_site_estimates(
     ci_level: float = 0.95,
     warn: bool = True,
     progress: bool = True,
+    parameterization: str = "marginal",
 ) -> MultisiteFit:
     """Bayesian random-effects pooling of site estimates (the eight-schools model).
+
+    ``parameterization="marginal"`` (default) samples (mu, tau) from the likelihood with
+    the site effects integrated out, y_j ~ Normal(mu, sqrt(se_j^2 + tau^2)) (BDA3 eq. 5.17),
+    then draws each theta_j from its exact conditional Normal (BDA3 eq. 5.20);
+    ``"noncentred"`` samples theta_j = mu + tau z_j as latent variables. Same posterior.
 
     y_j ~ Normal(theta_j, se_j), theta_j = mu + tau z_j, z_j ~ Normal(0, 1),
     p(mu) flat, and p(tau) uniform on [0, inf) (BDA3 sec. 5.5; the posterior is
@@ -157,20 +163,27 @@ def pool_site_estimates(
     sites = [str(s) for s in (sites if sites is not None else range(1, len(y) + 1))]
     if len(sites) != len(y) or len(set(sites)) != len(sites):
         raise InputError(f"`sites` must give {len(y)} distinct labels, got {sites!r:.200}.")
+    _check_parameterization(parameterization)
     with pm.Model(coords={"site": sites}) as model:
         mu = pm.Flat("mu")
         tau, tau_desc = _tau_prior(pm, tau_prior, tau_scale)
-        z = pm.Normal("z", 0.0, 1.0, dims="site")
-        theta = pm.Deterministic("theta", mu + tau * z, dims="site")
-        pm.Normal("y", theta, se, observed=y, dims="site")
-    sampler = sampler or default_sampler()
+        if parameterization == "marginal":
+            pm.Normal("y", mu, pm.math.sqrt(se**2 + tau**2), observed=y, dims="site")
+        else:
+            z = pm.Normal("z", 0.0, 1.0, dims="site")
+            theta = pm.Deterministic("theta", mu + tau * z, dims="site")
+            pm.Normal("y", theta, se, observed=y, dims="site")
+    sampler = sampler or ("pymc" if parameterization == "marginal" else default_sampler())
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                          target_accept=target_accept, sampler=sampler, progress=progress)
+    if parameterization == "marginal":
+        _draw_pooled_theta(idata, y, se, sites, random_seed)
     diag, notes = diagnostics(idata, var_names=["mu", "tau", "theta"])
     if warn:
         warn_notes(notes)
     post = idata["posterior"]
-    method = f"Bayesian random-effects pooling of site estimates (non-centred, tau prior {tau_desc}, {sampler})"
+    how = "site effects integrated out" if parameterization == "marginal" else "non-centred"
+    method = f"Bayesian random-effects pooling of site estimates ({how}, tau prior {tau_desc}, {sampler})"
     common = dict(method=method, ci_level=ci_level, idata=idata, n_clusters=len(y), notes=notes)
     mu_est = PosteriorEstimate.from_draws(post["mu"].values, parameter="average effect (mu)",
                                           **element_diagnostics(diag, "mu"), **common)
@@ -180,6 +193,31 @@ def pool_site_estimates(
                         {"observed": y, "observed_se": se})
     return MultisiteFit(mu_est, tau_est, table, idata, scale="outcome",
                         priors={"mu": "flat", "tau": tau_desc}, notes=notes, extra={"model": model})
+
+
+PARAMETERIZATIONS = ("marginal", "noncentred")
+
+
+def _check_parameterization(parameterization: str) -> None:
+    if parameterization not in PARAMETERIZATIONS:
+        raise InputError(f"`parameterization` must be one of {PARAMETERIZATIONS}, got {parameterization!r}.")
+
+
+def _draw_pooled_theta(idata, y, se, sites, random_seed) -> None:
+    """theta_j | mu, tau, y ~ Normal((y_j / se_j^2 + mu / tau^2) / P_j, 1 / P_j), P_j = 1/se_j^2 + 1/tau^2
+    (BDA3 eq. 5.20), one draw per posterior draw, stored as ``theta`` in the posterior."""
+    import xarray as xr
+
+    post = idata["posterior"]
+    mu = post["mu"].values[..., None]
+    tau = post["tau"].values[..., None]
+    rng = np.random.default_rng(None if random_seed is None else random_seed + 7)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prec = 1.0 / se**2 + 1.0 / tau**2
+        mean = np.where(tau > 0, (y / se**2 + mu / tau**2) / prec, mu + 0 * y)
+        sd = np.where(tau > 0, 1.0 / np.sqrt(prec), 0.0)
+    theta = mean + sd * rng.standard_normal(mean.shape)
+    post["theta"] = xr.DataArray(theta, dims=("chain", "draw", "site"), coords={"site": sites})
 
 
 def exact_site_posterior(estimates, std_errors, sites=None, *, tau_max: float | None = None,
@@ -253,6 +291,7 @@ def multisite_trial(
     ci_level: float = 0.95,
     warn: bool = True,
     progress: bool = True,
+    parameterization: str = "marginal",
 ) -> MultisiteFit:
     """Site-specific treatment effects from unit-level data, partially pooled.
 
@@ -264,6 +303,11 @@ def multisite_trial(
     ``standardize=True`` divides the outcome by the pooled within-arm SD first, so
     mu, tau and the site effects are in SD units. Either way ``average_effect``
     carries effect-size draws (mu / pooled SD) for ``prob_greater(0.1, scale="effect_size")``.
+
+    ``parameterization="marginal"`` (default) integrates the site intercepts and effects out
+    of the likelihood (the model is ``y ~ T + (1 + T || site)``; :mod:`plmresearch.models.marginal`)
+    and draws them afterwards from their exact conditional posterior; ``"noncentred"``
+    samples them as latent variables. Same posterior (see ``benchmarks/multisite.py``).
     """
     import pymc as pm
 
@@ -286,25 +330,39 @@ def multisite_trial(
     y = (y_raw - y_raw.mean()) / sd_pooled if standardize else y_raw
     my, sy = float(y.mean()), float(y.std(ddof=1))
     sites = [str(s) for s in levels]
+    _check_parameterization(parameterization)
     with pm.Model(coords={"site": sites}) as model:
         a = pm.Normal("a", my, 2.5 * sy)
         s_a = pm.HalfNormal("sd_site_intercept", sy)
-        u = pm.Normal("u", 0.0, 1.0, dims="site")
         mu = pm.Normal("mu", 0.0, 2.5 * sy)
         tau = pm.HalfNormal("tau", sy)
-        z = pm.Normal("z", 0.0, 1.0, dims="site")
-        theta = pm.Deterministic("theta", mu + tau * z, dims="site")
         sigma = pm.Exponential("sigma", 1.0 / sy)
-        pm.Normal("y", a + s_a * u[codes] + theta[codes] * t, sigma, observed=y)
-    sampler = sampler or default_sampler()
+        if parameterization == "marginal":
+            import pytensor.tensor as pt
+
+            from plmresearch.models import marginal
+
+            zmat = np.column_stack([np.ones(len(y)), t.astype(float)])
+            cp = marginal.cross_products(y, zmat, marginal.Level(codes, zmat, len(sites)))
+            L = pt.diag(pt.stack([s_a, tau]))
+            pm.Potential("y_marginal_loglik", marginal.loglik(cp, pt.stack([a, mu]), sigma, L))
+        else:
+            u = pm.Normal("u", 0.0, 1.0, dims="site")
+            z = pm.Normal("z", 0.0, 1.0, dims="site")
+            theta = pm.Deterministic("theta", mu + tau * z, dims="site")
+            pm.Normal("y", a + s_a * u[codes] + theta[codes] * t, sigma, observed=y)
+    sampler = sampler or ("pymc" if parameterization == "marginal" else default_sampler())
     idata = sample_model(model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                          target_accept=target_accept, sampler=sampler, progress=progress)
+    if parameterization == "marginal":
+        _draw_site_effects(idata, cp, sites, random_seed)
     diag, notes = diagnostics(idata, var_names=["mu", "tau", "theta", "sigma"])
     if warn:
         warn_notes(notes)
     post = idata["posterior"]
     unit = "SD units (pooled within-arm SD)" if standardize else f"'{outcome}' units"
-    method = f"Bayesian multisite trial, partially pooled site effects ({unit}; {sampler})"
+    how = "site effects integrated out" if parameterization == "marginal" else "non-centred"
+    method = f"Bayesian multisite trial, partially pooled site effects ({unit}; {how}; {sampler})"
     to_es = 1.0 if standardize else 1.0 / sd_pooled
     n1 = int(t.sum())
     common = dict(method=method, ci_level=ci_level, idata=idata, n_clusters=len(sites), notes=notes,
@@ -323,3 +381,22 @@ def multisite_trial(
                         priors={"a": "Normal(mean y, 2.5 sd y)", "mu": "Normal(0, 2.5 sd y)",
                                 "tau, sd_site_intercept": "HalfNormal(sd y)", "sigma": "Exponential(1 / sd y)"},
                         notes=notes, extra={"model": model, "sd_pooled": sd_pooled})
+
+
+def _draw_site_effects(idata, cp, sites, random_seed) -> None:
+    """Draw (intercept, effect) deviations of each site from their exact conditional posterior
+    (:func:`plmresearch.models.marginal.draw_group_effects`); theta_j = mu + effect deviation."""
+    import xarray as xr
+
+    from plmresearch.models import marginal
+
+    post = idata["posterior"]
+    n_chain, n_draw = post["mu"].shape
+    flat = {v: post[v].values.reshape(-1) for v in ("a", "mu", "sd_site_intercept", "tau", "sigma")}
+    n = n_chain * n_draw
+    L = np.zeros((n, 2, 2))
+    L[:, 0, 0], L[:, 1, 1] = flat["sd_site_intercept"], flat["tau"]
+    b, _ = marginal.draw_group_effects(cp, np.column_stack([flat["a"], flat["mu"]]), flat["sigma"], L,
+                                       rng=np.random.default_rng(None if random_seed is None else random_seed + 7))
+    theta = (flat["mu"][:, None] + b[:, :, 1]).reshape(n_chain, n_draw, len(sites))
+    post["theta"] = xr.DataArray(theta, dims=("chain", "draw", "site"), coords={"site": sites})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from plmresearch.errors import InputError
 from plmresearch.models import caterpillar_plot, exact_site_posterior, pool_site_estimates, posterior_rope_plot, trace_rank_plot
 
 REF_THETA = [11.4, 7.9, 6.1, 7.7, 5.1, 6.1, 10.7, 8.5]
@@ -65,3 +66,15 @@ def test_plots(mcmc, tmp_path):
         out = tmp_path / f"{name}.png"
         fig.savefig(out)
         assert out.stat().st_size > 5000, name
+
+
+def test_noncentred_parameterization_matches_exact_posterior(eight_schools, exact):
+    """The latent (non-centred) parameterization, the default before issue 17, samples the same posterior."""
+    e = eight_schools
+    fit = pool_site_estimates(e["effect_rounded"], e["std_error_rounded"], e["school"], draws=1000, tune=1000,
+                              chains=2, random_seed=11, sampler="pymc", warn=False, parameterization="noncentred")
+    assert "non-centred" in fit.average_effect.method
+    assert abs(fit.average_effect.estimate - exact["mu_mean"]) < 4 * fit.average_effect.mcse
+    assert abs(fit.cross_site_sd.estimate - exact["tau_mean"]) < 4 * fit.cross_site_sd.mcse
+    with pytest.raises(InputError, match="parameterization"):
+        pool_site_estimates(e["effect_rounded"], e["std_error_rounded"], parameterization="latent")

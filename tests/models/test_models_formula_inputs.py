@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plmresearch.errors import ColumnError, InputError, ModelError, PlmError
+from plmresearch.errors import ColumnError, InputError, PlmError
 from plmresearch.models import (
     grand_mean_center,
     group_mean_center,
@@ -96,9 +96,11 @@ def test_other_bad_inputs(small):
         multilevel("y ~ x + (1 | g)", small.assign(g="one"))
     with pytest.raises(InputError, match="DataFrame"):
         multilevel("y ~ x + (1 | g)", small.to_dict())
-    with pytest.raises(ModelError, match="not nested"):
-        crossed = small.assign(h=np.tile(["p", "q"], 20))
-        multilevel("y ~ x + (1 | g) + (1 | h)", crossed)
+    # crossed factors were refused before issue 17; the sparse PLS engine now fits them
+    crossed = small.assign(h=np.tile(["p", "q"], 20))
+    assert set(multilevel("y ~ x + (1 | g) + (1 | h)", crossed).n_groups) == {"g", "h"}
+    with pytest.raises(InputError, match="family"):
+        multilevel("y ~ x + (1 | g)", small, family="gamma")
     with pytest.raises(PlmError, match="std_errors"):
         pool_site_estimates([1, 2, 3], [1, 0, 1])
     with pytest.raises(InputError, match="Lengths differ"):
