@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from plmresearch.causal._effect import build_estimate
-from plmresearch.causal._ols import ols
+from plmresearch.causal._ols import check_se_type, ols, se_label
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
@@ -145,25 +145,28 @@ def block_fixed_effects(
     unit: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str | None = None,
 ) -> Estimate:
     """OLS of the outcome on treatment, block dummies (and covariates).
 
     The coefficient weights blocks by n_b p_b (1 - p_b) (Angrist & Pischke 2009, sec. 3.3.1).
     SE: HC2, or CR2 with Bell-McCaffrey df when ``cluster`` is given
-    (``estimatr::lm_robust(y ~ T + factor(block))``).
+    (``estimatr::lm_robust(y ~ T + factor(block))``). ``se_type`` takes the ``estimatr`` names
+    ("HC0", "HC1"/"stata", "HC2", "HC3", "classical"; with ``cluster`` "CR0", "stata", "CR2");
+    Stata's K counts the block dummies, as ``areg y T, absorb(block)`` does.
     """
     ci_level = check_ci_level(ci_level)
     covs = as_list(covariates)
     p = prepare(df, outcome, treatment, covariates=covs, cluster=cluster, block=block, unit=unit, missing=missing)
     dummies = pd.get_dummies(p.data[block].astype(str), drop_first=True, dtype=float).to_numpy()
     X = np.column_stack([np.ones_like(p.t), p.t, covariate_matrix(p.data, covs), dummies])
-    se_type = "CR2" if cluster is not None else "HC2"
+    se_type = check_se_type(se_type, cluster is not None)
     fit = ols(p.y, X, se_type=se_type, cluster=None if cluster is None else p.data[cluster].to_numpy(), df_for=[1])
     return build_estimate(
         estimate=fit.coef[1],
         std_error=fit.se(1),
         df=fit.df[1],
-        method=f"block fixed effects ({dummies.shape[1] + 1} blocks), {se_type} SE",
+        method=f"block fixed effects ({dummies.shape[1] + 1} blocks), {se_label(se_type)} SE",
         ci_level=ci_level,
         y=p.y,
         t=p.t,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.causal._effect import build_estimate
-from plmresearch.causal._ols import ols
+from plmresearch.causal._ols import check_se_type, ols, se_label
 from plmresearch.causal._prepare import check_ci_level, prepare
 from plmresearch.causal.randomized import _require_cluster_level_treatment
 from plmresearch.errors import InputError
@@ -29,17 +29,20 @@ def cluster_means(
     unit: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str = "HC2",
 ) -> Estimate:
     """Difference between the average cluster means of the two arms.
 
     SE: HC2 on the J cluster means (equal to the Welch SE of the cluster means),
     t reference with J - 2 df, as ``estimatr::lm_robust(ybar ~ T, data = cluster_means)``.
     The effect size uses the unit-level unadjusted pooled SD (WWC), not the SD of
-    the cluster means.
+    the cluster means. ``se_type`` ("HC0", "HC1"/"stata", "HC2", "HC3", "classical") picks the
+    variance of the cluster-mean regression.
     """
     ci_level = check_ci_level(ci_level)
     if cluster is None:
         raise InputError("`cluster` is required for the cluster-means analysis.")
+    se_type = check_se_type(se_type, clustered=False)
     p = prepare(df, outcome, treatment, cluster=cluster, unit=unit, missing=missing)
     _require_cluster_level_treatment(p.data, treatment, cluster)
     labels, codes = np.unique(p.data[cluster].to_numpy().astype(str), return_inverse=True)
@@ -50,12 +53,12 @@ def cluster_means(
     if j1 < 2 or j0 < 2:
         raise InputError(f"Each arm needs at least 2 clusters; got {j1} treated and {j0} control clusters.")
     X = np.column_stack([np.ones(len(agg)), agg.t.to_numpy()])
-    fit = ols(agg.y.to_numpy(), X, se_type="HC2")
+    fit = ols(agg.y.to_numpy(), X, se_type=se_type)
     return build_estimate(
         estimate=fit.coef[1],
         std_error=fit.se(1),
         df=len(agg) - 2,
-        method="difference in cluster means, HC2 SE, J - 2 df",
+        method=f"difference in cluster means, {se_label(se_type)} SE, J - 2 df",
         ci_level=ci_level,
         y=p.y,  # unit-level outcomes: the WWC effect size uses the unit-level pooled SD
         t=p.t,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.causal._effect import build_estimate
-from plmresearch.causal._ols import ols
+from plmresearch.causal._ols import check_se_type, ols, se_label
 from plmresearch.causal._prepare import check_ci_level, prepare
 from plmresearch.errors import InputError, PlmWarning
 from plmresearch.results import Estimate
@@ -39,13 +39,15 @@ def did_2x2(
     cluster: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str | None = None,
 ) -> Estimate:
     """Two-group, two-period difference in differences.
 
     ``group`` (0/1: ever treated) and ``post`` (0/1: after the start) are columns; rows may be
     repeated cross-sections or a panel (then pass ``cluster`` = the unit ID). SE: HC2, or CR2
-    with Bell-McCaffrey df. The effect size divides by the unadjusted pooled SD of the
-    post-period outcome between groups (WWC).
+    with Bell-McCaffrey df; ``se_type`` takes the ``estimatr`` names ("HC0", "HC1"/"stata", "HC2",
+    "HC3", "classical"; with ``cluster`` "CR0", "stata", "CR2"). The effect size divides by the
+    unadjusted pooled SD of the post-period outcome between groups (WWC).
     """
     ci_level = check_ci_level(ci_level)
     p = prepare(df, outcome, group, cluster=cluster, extra_columns=[post], missing=missing)
@@ -55,13 +57,13 @@ def did_2x2(
     if cells.shape != (2, 2) or (cells.to_numpy() < 2).any():
         raise InputError(f"Each group x period cell needs at least 2 observations; got\n{cells}")
     X = np.column_stack([np.ones_like(g), g, post_v, g * post_v])
-    se_type = "CR2" if cluster is not None else "HC2"
+    se_type = check_se_type(se_type, cluster is not None)
     fit = ols(p.y, X, se_type=se_type, cluster=None if cluster is None else p.data[cluster].to_numpy(), df_for=[3])
     means = pd.DataFrame({"y": p.y, "group": g, "post": post_v}).groupby(["group", "post"]).y.mean().unstack()
     post_rows = post_v == 1
     return build_estimate(
         estimate=fit.coef[3], std_error=fit.se(3), df=fit.df[3],
-        method=f"difference in differences (2x2), {se_type} SE", ci_level=ci_level,
+        method=f"difference in differences (2x2), {se_label(se_type)} SE", ci_level=ci_level,
         y=p.y[post_rows], t=g[post_rows], n_treated=int(g.sum()), n_control=int(len(g) - g.sum()),
         n_clusters=fit.n_clusters, notes=p.notes,
         extra={"cell_means": means} | ({"attrition": p.attrition} if p.attrition else {}),
@@ -114,6 +116,8 @@ def twfe(
     cluster: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str = "CR2",
+    stata_fe: str = "areg",
 ) -> Estimate:
     """Two-way fixed effects regression of the outcome on a 0/1 treatment indicator.
 
@@ -121,11 +125,26 @@ def twfe(
     Bell-McCaffrey df clustered by ``cluster`` (default: ``unit``), as
     ``estimatr::lm_robust(y ~ D + factor(unit) + factor(time), clusters = unit, se_type = "CR2")``.
     Warns (:class:`StaggeredTimingWarning`) when treatment timing is staggered.
+
+    Parameters
+    ----------
+    se_type : "CR2" (default), "CR0" or "stata" (CR1: G/(G-1) (N-1)/(N-K), G - 1 df).
+    stata_fe : which Stata command's K the "stata" factor copies. "areg" (default; also
+        ``regress`` with dummies and ``estimatr`` with or without ``fixed_effects =``): K counts
+        every unit and period effect. "xtreg": ``xtreg y D i.time, fe vce(cluster unit)`` leaves
+        out the unit effects nested within the clusters and counts its constant, K = 1 + 1 +
+        (periods - 1). Only allowed when units are nested within clusters.
     """
     ci_level = check_ci_level(ci_level)
+    se_type = check_se_type(se_type, clustered=True)
+    if stata_fe not in ("areg", "xtreg"):
+        raise InputError(f"`stata_fe` must be 'areg' or 'xtreg', got {stata_fe!r}.")
     data, notes = _panel(df, outcome, unit, time, [treatment], missing)
     cluster = cluster or unit
     require_columns(data, [cluster])
+    if stata_fe == "xtreg" and (data.groupby(unit)[cluster].nunique() > 1).any():
+        raise InputError(f"stata_fe='xtreg' needs every unit of '{unit}' inside one cluster of '{cluster}' "
+                         "(Stata's xtreg refuses panels not nested within clusters); use stata_fe='areg'.")
     d = binary_indicator(data, treatment)
     data = data.assign(_d=d).sort_values([unit, time])
     d = data["_d"].to_numpy()
@@ -134,11 +153,14 @@ def twfe(
     T = pd.get_dummies(data[time].astype(str), drop_first=True, dtype=float).to_numpy()
     X = np.column_stack([np.ones(len(d)), d, U, T])
     y = data[outcome].to_numpy(dtype=float)
-    fit = ols(y, X, se_type="CR2", cluster=data[cluster].to_numpy(), df_for=[1])
+    k = X.shape[1] - U.shape[1] if stata_fe == "xtreg" else None
+    fit = ols(y, X, se_type=se_type, cluster=data[cluster].to_numpy(), df_for=[1], small_sample_k=k)
     treated_units = data.groupby(unit)["_d"].max()
+    label = se_label(se_type) + (f", K = {k} as xtreg, fe" if se_type == "stata" and k is not None else "")
     return build_estimate(
         estimate=fit.coef[1], std_error=fit.se(1), df=fit.df[1],
-        method=f"two-way fixed effects ({U.shape[1] + 1} units, {T.shape[1] + 1} periods), CR2 SE clustered by {cluster}",
+        method=f"two-way fixed effects ({U.shape[1] + 1} units, {T.shape[1] + 1} periods), {label} SE clustered by "
+        f"{cluster}",
         ci_level=ci_level, y=y, t=d, n_treated=int(treated_units.sum()), n_control=int((treated_units == 0).sum()),
         n_clusters=fit.n_clusters, notes=notes,
     )

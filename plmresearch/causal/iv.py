@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.causal._effect import build_estimate
-from plmresearch.causal._ols import ols, robust_vcov
+from plmresearch.causal._ols import check_se_type, ols, robust_vcov, se_label
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
@@ -33,6 +33,7 @@ def iv_late(
     unit: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str | None = None,
 ) -> Estimate:
     """Complier average causal effect by 2SLS, instrumenting treatment received by assignment.
 
@@ -43,6 +44,9 @@ def iv_late(
     assignment : 0/1 column, the randomized assignment (the instrument).
     covariates : exogenous covariates, included in both stages.
     cluster : cluster column -> CR2 SE with Bell-McCaffrey df; otherwise HC2.
+    se_type : ``estimatr::iv_robust`` names: "HC0", "HC1"/"stata", "HC2", "HC3", "classical"
+        without ``cluster``; "CR0", "stata" (CR1, Stata's factor), "CR2" with it. Used for all
+        three stages.
 
     Returns
     -------
@@ -65,7 +69,7 @@ def iv_late(
     W = covariate_matrix(p.data, covs)
     Z = np.column_stack([np.ones_like(z), z, W])
     X = np.column_stack([np.ones_like(z), d, W])
-    se_type = "CR2" if cluster is not None else "HC2"
+    se_type = check_se_type(se_type, cluster is not None)
     cl = None if cluster is None else p.data[cluster].to_numpy()
 
     first = ols(d, Z, se_type=se_type, cluster=cl, df_for=[1])
@@ -81,7 +85,7 @@ def iv_late(
     itt_fit = ols(p.y, Z, se_type=se_type, cluster=cl, df_for=[1])
     itt = build_estimate(
         estimate=itt_fit.coef[1], std_error=itt_fit.se(1), df=itt_fit.df[1],
-        method=f"intention-to-treat effect of '{assignment}', {se_type} SE", ci_level=ci_level,
+        method=f"intention-to-treat effect of '{assignment}', {se_label(se_type)} SE", ci_level=ci_level,
         y=p.y, t=z, n_clusters=itt_fit.n_clusters, notes=p.notes,
     )
     notes = list(p.notes)
@@ -95,7 +99,7 @@ def iv_late(
         std_error=fit.se(1),
         df=fit.df[1],
         method=f"complier average causal effect (2SLS, '{treatment_received}' instrumented by '{assignment}'), "
-        f"{se_type} SE",
+        f"{se_label(se_type)} SE",
         ci_level=ci_level,
         y=p.y,
         t=z,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.causal._effect import build_estimate
-from plmresearch.causal._ols import ols
+from plmresearch.causal._ols import check_se_type, ols, se_label
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
@@ -55,6 +55,7 @@ def difference_in_means(
     unit: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str | None = None,
 ) -> Estimate:
     """Difference in mean outcomes, treated minus control, with a design-based SE.
 
@@ -71,6 +72,11 @@ def difference_in_means(
     missing : "raise" (default) or "drop" -- missing outcomes are attrition; "drop"
         analyses the units with outcomes and records per-arm attrition in ``notes``
         and ``extra['attrition']``.
+    se_type : None (default: Neyman/Welch, or CR2 with ``cluster``) or an ``estimatr`` name.
+        With ``cluster``: "CR0", "stata" (CR1, Stata's G/(G-1) (N-1)/(N-K); G - 1 df) or "CR2".
+        Without: "HC0", "HC1"/"stata" (Stata's ``regress y t, vce(robust)``), "HC2" (equals the
+        Neyman SE), "HC3" or "classical", from the regression of y on T with N - 2 df.
+        Not available with ``block``.
 
     Returns
     -------
@@ -80,22 +86,31 @@ def difference_in_means(
     """
     ci_level = check_ci_level(ci_level)
     if block is not None:
+        if se_type is not None:
+            raise InputError("`se_type` is not available with `block` (the blocked estimator has its own SE); "
+                             "use block_fixed_effects(..., se_type=...) for a regression SE.")
         from plmresearch.causal.blocked import blocked_difference_in_means
 
         return blocked_difference_in_means(
             df, outcome, treatment, block, cluster=cluster, unit=unit, missing=missing, ci_level=ci_level
         )
+    if se_type is not None:
+        se_type = check_se_type(se_type, cluster is not None)
     p = prepare(df, outcome, treatment, cluster=cluster, unit=unit, missing=missing)
     y, t = p.y, p.t
-    if cluster is not None:
-        _require_cluster_level_treatment(p.data, treatment, cluster)
+    if cluster is not None or se_type is not None:
+        if cluster is not None:
+            _require_cluster_level_treatment(p.data, treatment, cluster)
+        se_type = check_se_type(se_type, cluster is not None)
         X = np.column_stack([np.ones_like(t), t])
-        fit = ols(y, X, se_type="CR2", cluster=p.data[cluster].to_numpy(), df_for=[1])
+        fit = ols(y, X, se_type=se_type, cluster=None if cluster is None else p.data[cluster].to_numpy(), df_for=[1])
+        kind = "cluster-robust" if cluster is not None else "robust"
+        dfs = " (Bell-McCaffrey df)" if se_type == "CR2" else ""
         return build_estimate(
             estimate=fit.coef[1],
             std_error=fit.se(1),
             df=fit.df[1],
-            method="difference in means, CR2 cluster-robust SE (Bell-McCaffrey df)",
+            method=f"difference in means, {se_label(se_type)} {kind} SE{dfs}",
             ci_level=ci_level,
             y=y,
             t=t,
@@ -139,12 +154,15 @@ def lin_adjusted(
     unit: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str | None = None,
 ) -> Estimate:
     """Lin (2013) covariate-adjusted effect: OLS of y on T, centred X and T x centred X.
 
     Covariates are centred at their analysis-sample means, so the coefficient on T is
     the average treatment effect. SE: HC2 (Lin 2013, sec. 4), or CR2 with
     Bell-McCaffrey df when ``cluster`` is given -- as ``estimatr::lm_lin``.
+    ``se_type`` takes the ``estimatr`` names: "HC0", "HC1"/"stata", "HC2", "HC3", "classical"
+    without clusters; "CR0", "stata" (CR1, Stata's factor), "CR2" with clusters.
     Numeric (or 0/1, bool) covariates only; dummy-code categories first.
     """
     ci_level = check_ci_level(ci_level)
@@ -154,7 +172,7 @@ def lin_adjusted(
     p = prepare(df, outcome, treatment, covariates=covariates, cluster=cluster, unit=unit, missing=missing)
     Xc = _center(covariate_matrix(p.data, covariates))
     X = np.column_stack([np.ones_like(p.t), p.t, Xc, Xc * p.t[:, None]])
-    se_type = "CR2" if cluster is not None else "HC2"
+    se_type = check_se_type(se_type, cluster is not None)
     fit = ols(p.y, X, se_type=se_type, cluster=None if cluster is None else p.data[cluster].to_numpy(), df_for=[1])
     coefs = pd.DataFrame(
         {"term": ["(Intercept)", treatment, *[f"{c}_c" for c in covariates], *[f"{treatment}:{c}_c" for c in covariates]],
@@ -165,7 +183,7 @@ def lin_adjusted(
         estimate=fit.coef[1],
         std_error=fit.se(1),
         df=fit.df[1],
-        method=f"Lin (2013) interacted regression on {len(covariates)} centred covariate(s), {se_type} SE",
+        method=f"Lin (2013) interacted regression on {len(covariates)} centred covariate(s), {se_label(se_type)} SE",
         ci_level=ci_level,
         y=p.y,
         t=p.t,
@@ -185,12 +203,13 @@ def ancova(
     unit: str | None = None,
     missing: str = "raise",
     ci_level: float = 0.95,
+    se_type: str | None = None,
 ) -> Estimate:
     """ANCOVA: OLS of y on T and the pretest (and other covariates), additively.
 
     SE: HC2, or CR2 with Bell-McCaffrey df when ``cluster`` is given
-    (``estimatr::lm_robust(y ~ T + pre)``). The effect size uses the unadjusted
-    pooled SD of the outcome (WWC Handbook v5.0, App. E).
+    (``estimatr::lm_robust(y ~ T + pre)``); ``se_type`` as in :func:`lin_adjusted`. The effect
+    size uses the unadjusted pooled SD of the outcome (WWC Handbook v5.0, App. E).
     """
     ci_level = check_ci_level(ci_level)
     covs = as_list(pretest, "pretest")
@@ -198,7 +217,7 @@ def ancova(
         raise InputError("`pretest` is empty; give the pretest column (or a list of covariates).")
     p = prepare(df, outcome, treatment, covariates=covs, cluster=cluster, unit=unit, missing=missing)
     X = np.column_stack([np.ones_like(p.t), p.t, covariate_matrix(p.data, covs)])
-    se_type = "CR2" if cluster is not None else "HC2"
+    se_type = check_se_type(se_type, cluster is not None)
     fit = ols(p.y, X, se_type=se_type, cluster=None if cluster is None else p.data[cluster].to_numpy(), df_for=[1])
     coefs = pd.DataFrame(
         {"term": ["(Intercept)", treatment, *covs], "estimate": fit.coef, "std_error": np.sqrt(np.diag(fit.vcov))}
@@ -207,7 +226,7 @@ def ancova(
         estimate=fit.coef[1],
         std_error=fit.se(1),
         df=fit.df[1],
-        method=f"ANCOVA on {covs[0] if len(covs) == 1 else str(len(covs)) + ' covariates'}, {se_type} SE",
+        method=f"ANCOVA on {covs[0] if len(covs) == 1 else str(len(covs)) + ' covariates'}, {se_label(se_type)} SE",
         ci_level=ci_level,
         y=p.y,
         t=p.t,

@@ -12,7 +12,7 @@ One line each (tutorial)::
     power_curve_plot("cluster", "n_clusters", range(10, 81), effect_size=0.25, n_per_cluster=25, icc=0.2)
     mdes_cluster_rct(n_per_cluster=25, n_clusters=40, icc=0.2).mdes
     baseline_equivalence(df, "treatment", ["pretest", "frl"])
-    attrition_check(200, 200, 180, 170, boundary="wwc_boundary.csv", assumption="cautious")
+    attrition_check(200, 200, 180, 170, boundary="cautious")   # shipped WWC table (SECONDARY), or table=...
 """
 
 from plmresearch.results import EffectSize
@@ -78,6 +78,7 @@ from plmresearch.effects.wwc import (
     baseline_equivalence,
     benjamini_hochberg,
     classify_attrition,
+    wwc_attrition_boundaries,
     classify_baseline_difference,
     cluster_adjusted_df,
     clustering_corrected_test,
@@ -102,6 +103,7 @@ __all__ = [
     "baseline_equivalence",
     "benjamini_hochberg",
     "classify_attrition",
+    "wwc_attrition_boundaries",
     "classify_baseline_difference",
     "cluster_adjusted_df",
     "clustering_corrected_test",

@@ -259,10 +259,54 @@ def baseline_equivalence(df: pd.DataFrame, treatment: str, covariates: list[str]
 # ----------------------------------------------------------------------------- attrition
 
 BOUNDARY_COLUMNS = ("overall", "cautious", "optimistic")
+BOUNDARIES = ("cautious", "optimistic")
+
+#: Where the shipped boundary table comes from and how far it can be trusted
+#: (plmresearch/effects/data/WWC_ATTRITION_BOUNDARIES.md).
+SHIPPED_TABLE_SOURCE = ("WWC Standards Handbook v4.1 Table II.1 as transcribed by the R package baselinr "
+                        "(R/attrition_boundary.R); plmresearch/effects/data/wwc_attrition_boundaries.csv")
+SHIPPED_TABLE_STATUS = ("SECONDARY: a third-party transcription, not the handbook itself; the cautious column is "
+                        "corroborated by a second transcription (RWWC, rows 0-57), the optimistic column is "
+                        "disputed from 13 % overall attrition (RWWC's values are baselinr's shifted down one row, "
+                        "e.g. 30 %: 8.4 vs 8.2)")
+USER_TABLE_STATUS = "user-supplied table"
 
 
-def attrition_boundary_table(table: pd.DataFrame | str | Path) -> pd.DataFrame:
-    """Validate (or read from CSV) a WWC attrition boundary table.
+def _data_file(name: str):
+    from importlib import resources
+
+    return resources.files("plmresearch.effects").joinpath("data", name)
+
+
+def wwc_attrition_boundaries(encoding: str = "baselinr") -> pd.DataFrame:
+    """The shipped WWC attrition boundary table (percentage points), with its provenance.
+
+    ``encoding="baselinr"`` (default, encoding A) is the table :func:`attrition_check` uses;
+    ``encoding="rwwc"`` is the second third-party transcription (HaiwenChu/RWWC-v.4-Group-Designs,
+    rows 0-57) whose optimistic column differs from 13 % on. Status SECONDARY: the handbook's
+    Table II.1 itself could not be read (see plmresearch/effects/data/WWC_ATTRITION_BOUNDARIES.md).
+    ``.attrs`` holds ``source`` and ``status``.
+    """
+    check_choice(encoding, "encoding", ("baselinr", "rwwc"))
+    if encoding == "baselinr":
+        with _data_file("wwc_attrition_boundaries.csv").open() as f:
+            t = pd.read_csv(f)
+        source = SHIPPED_TABLE_SOURCE
+    else:
+        with _data_file("wwc_attrition_boundaries_two_encodings.csv").open() as f:
+            two = pd.read_csv(f)
+        t = two.rename(columns={"overall_attrition_pct": "overall", "cautious_WWCr": "cautious",
+                                "optimistic_WWCr": "optimistic"})[list(BOUNDARY_COLUMNS)]
+        t = t.dropna(subset=["cautious", "optimistic"], how="all")
+        source = ("WWC Standards Handbook v4.0 Table II.1 as transcribed by HaiwenChu/RWWC-v.4-Group-Designs "
+                  "(2018); plmresearch/effects/data/wwc_attrition_boundaries_two_encodings.csv")
+    t = attrition_boundary_table(t)
+    t.attrs.update(source=source, status=SHIPPED_TABLE_STATUS)
+    return t
+
+
+def attrition_boundary_table(table: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
+    """Validate (or read from CSV) a WWC attrition boundary table; None gives the shipped one.
 
     The table must have the columns ``overall``, ``cautious`` and ``optimistic``, all in
     **percentage points**: for each overall attrition rate, the highest differential
@@ -270,19 +314,19 @@ def attrition_boundary_table(table: pd.DataFrame | str | Path) -> pd.DataFrame:
     Standards Handbook v4.1, Table II.1 / v5.0). A missing (NaN) boundary means the
     overall rate is high attrition under that assumption whatever the differential.
 
-    plmresearch does **not** ship the WWC numbers: they could not be read in the
-    handbook itself while this module was written, and numbers from memory are not
-    acceptable. Transcribe the table from the handbook you are applying, save it as a
-    CSV, and pass it here. (A third-party transcription exists in the R package
-    baselinr, file ``R/attrition_boundary.R``; verify it against the handbook before use.)
+    The shipped table (:func:`wwc_attrition_boundaries`) is a third-party transcription
+    (status SECONDARY); transcribe the table from the handbook you are applying and pass it
+    here to override it.
     """
+    if table is None:
+        return wwc_attrition_boundaries()
     if isinstance(table, (str, Path)):
         path = Path(table)
         if not path.exists():
             raise InputError(f"Attrition boundary file '{path}' does not exist.")
         table = pd.read_csv(path)
     if not isinstance(table, pd.DataFrame):
-        raise InputError(f"`boundary` must be a DataFrame or a CSV path, got {type(table).__name__}.")
+        raise InputError(f"`table` must be a DataFrame or a CSV path, got {type(table).__name__}.")
     require_columns(table, BOUNDARY_COLUMNS, what="attrition boundary table")
     t = table[list(BOUNDARY_COLUMNS)].astype(float).sort_values("overall").reset_index(drop=True)
     if t["overall"].isna().any() or t["overall"].duplicated().any():
@@ -291,12 +335,18 @@ def attrition_boundary_table(table: pd.DataFrame | str | Path) -> pd.DataFrame:
         v = t[col].dropna()
         if ((v < 0) | (v > 100)).any():
             raise InputError(f"Boundary column '{col}' must be in percentage points (0-100); found {v.max()!r}.")
+    t.attrs.update(getattr(table, "attrs", {}))
     return t
 
 
 @dataclass(frozen=True)
 class AttritionResult:
-    """Result of :func:`attrition_check` (rates are proportions; boundaries too)."""
+    """Result of :func:`attrition_check` (rates are proportions; boundaries too).
+
+    ``table_source``/``table_status`` name the boundary table used. With the shipped table,
+    ``cautious_other_encoding``/``optimistic_other_encoding`` are the ratings under the second
+    transcription and ``notes`` says when a rating would change under it.
+    """
 
     overall: float
     attrition_treated: float
@@ -307,14 +357,27 @@ class AttritionResult:
     cautious: str
     optimistic: str
     assumption: str | None = None
+    table_source: str = SHIPPED_TABLE_SOURCE
+    table_status: str = SHIPPED_TABLE_STATUS
+    cautious_other_encoding: str | None = None
+    optimistic_other_encoding: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def rating(self) -> str | None:
         """The low/high rating under the chosen ``assumption`` (None if none was chosen)."""
         return None if self.assumption is None else getattr(self, self.assumption)
 
+    @property
+    def sensitive_to_encoding(self) -> bool:
+        """True when the chosen boundary's rating (either, if none chosen) differs under the other encoding."""
+        pairs = {"cautious": (self.cautious, self.cautious_other_encoding),
+                 "optimistic": (self.optimistic, self.optimistic_other_encoding)}
+        keys = [self.assumption] if self.assumption else list(pairs)
+        return any(pairs[k][1] is not None and pairs[k][0] != pairs[k][1] for k in keys)
+
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([self.__dict__ | {"rating": self.rating}])
+        return pd.DataFrame([self.__dict__ | {"rating": self.rating, "notes": "; ".join(self.notes)}])
 
 
 def attrition_rates(n_randomized_t: float, n_randomized_c: float, n_analyzed_t: float,
@@ -334,10 +397,11 @@ def attrition_rates(n_randomized_t: float, n_randomized_c: float, n_analyzed_t: 
             "attrition_control": att_c, "differential": abs(att_t - att_c)}
 
 
-def classify_attrition(overall: float, differential: float, boundary: pd.DataFrame | str | Path,
-                       assumption: str) -> tuple[str, float]:
-    """Low/high attrition for rates given as proportions, against a user-supplied boundary table.
+def classify_attrition(overall: float, differential: float, boundary: pd.DataFrame | str | Path | None = None,
+                       assumption: str = "cautious") -> tuple[str, float]:
+    """Low/high attrition for rates given as proportions, against a boundary table.
 
+    ``boundary`` is a table (DataFrame or CSV path); None uses the shipped (SECONDARY) table.
     The overall rate is rounded to the table's nearest row (whole percentage points for
     the handbook's table, as baselinr does); a differential at or below the boundary is
     "low". Overall rates beyond the table, or with a missing boundary, are "high".
@@ -349,7 +413,7 @@ def classify_attrition(overall: float, differential: float, boundary: pd.DataFra
         raise InputError(f"`overall` attrition must be a proportion in [0, 1], got {overall!r}.")
     if not 0 <= dif <= 1:
         raise InputError(f"`differential` attrition must be a proportion in [0, 1], got {differential!r}.")
-    check_choice(assumption, "assumption", ("cautious", "optimistic"))
+    check_choice(assumption, "assumption", BOUNDARIES)
     tab = attrition_boundary_table(boundary)
     o_pct = o * 100
     if o_pct > tab["overall"].max() + 0.5 or o_pct < tab["overall"].min() - 0.5:
@@ -363,22 +427,65 @@ def classify_attrition(overall: float, differential: float, boundary: pd.DataFra
 
 
 def attrition_check(n_randomized_t: float, n_randomized_c: float, n_analyzed_t: float, n_analyzed_c: float,
-                    boundary: pd.DataFrame | str | Path, assumption: str | None = None) -> AttritionResult:
+                    boundary: str | pd.DataFrame | Path | None = None, assumption: str | None = None, *,
+                    table: pd.DataFrame | str | Path | None = None) -> AttritionResult:
     """WWC attrition standard: overall and differential attrition against both boundaries.
 
-    ``boundary`` is the WWC boundary table **supplied by the user** (see
-    :func:`attrition_boundary_table`; plmresearch ships no numbers). Returns the rates
-    and the rating ("low"/"high") under the cautious and the optimistic assumption;
-    ``assumption`` picks the one the review protocol prescribes for ``.rating``.
+    Parameters
+    ----------
+    n_randomized_t, n_randomized_c, n_analyzed_t, n_analyzed_c : counts per arm.
+    boundary : "cautious" or "optimistic" -- the boundary the review protocol prescribes
+        (cautious when the intervention may affect who stays in the sample); it sets
+        ``.rating``. (A DataFrame or CSV path here is read as ``table``, as in earlier versions.)
+    assumption : the same choice under its former name.
+    table : a user boundary table (see :func:`attrition_boundary_table`); it overrides the
+        shipped one. Default: the shipped table, a SECONDARY third-party transcription of WWC
+        Standards Handbook v4.1 Table II.1 (:func:`wwc_attrition_boundaries`).
+
+    Returns
+    -------
+    AttritionResult
+        Rates, the rating ("low"/"high") under both boundaries, the table's source and status.
+        With the shipped table it also rates against the second transcription and, where a
+        rating would change under it, says so in ``notes`` (``sensitive_to_encoding``).
     """
+    if isinstance(boundary, str) and boundary in BOUNDARIES:
+        if assumption is not None and assumption != boundary:
+            raise InputError(f"`boundary`={boundary!r} and `assumption`={assumption!r} disagree; give one of them.")
+        assumption = boundary
+    elif boundary is not None:
+        if isinstance(boundary, str) and not Path(boundary).suffix and not Path(boundary).exists():
+            raise InputError(f"`boundary` must be 'cautious' or 'optimistic' (or a boundary table), got {boundary!r}.")
+        if table is not None:
+            raise InputError("Give the boundary table once: as `table=` (preferred) or as `boundary`.")
+        table = boundary
     if assumption is not None:
-        check_choice(assumption, "assumption", ("cautious", "optimistic"))
+        check_choice(assumption, "assumption", BOUNDARIES)
     rates = attrition_rates(n_randomized_t, n_randomized_c, n_analyzed_t, n_analyzed_c)
-    tab = attrition_boundary_table(boundary)
+    shipped = table is None
+    tab = attrition_boundary_table(table)
     c, bc = classify_attrition(rates["overall"], rates["differential"], tab, "cautious")
     o, bo = classify_attrition(rates["overall"], rates["differential"], tab, "optimistic")
+    extra: dict[str, Any] = {}
+    if shipped:
+        alt = wwc_attrition_boundaries("rwwc")
+        c2, _ = classify_attrition(rates["overall"], rates["differential"], alt, "cautious")
+        o2, bo2 = classify_attrition(rates["overall"], rates["differential"], alt, "optimistic")
+        notes = [f"Boundaries: {SHIPPED_TABLE_SOURCE}. Status {SHIPPED_TABLE_STATUS}."]
+        for name, r1, r2 in (("cautious", c, c2), ("optimistic", o, o2)):
+            if r1 != r2 and assumption in (None, name):
+                b2 = "no row" if math.isnan(bo2) or name == "cautious" else f"{100 * bo2:.1f} points"
+                notes.append(f"The {name} rating ({r1}) would be {r2} under the second transcription (RWWC: {b2} "
+                             f"at {round(100 * rates['overall'])} % overall attrition): it rests on a disputed "
+                             "row; check the handbook's Table II.1.")
+        extra = dict(table_source=SHIPPED_TABLE_SOURCE, table_status=SHIPPED_TABLE_STATUS,
+                     cautious_other_encoding=c2, optimistic_other_encoding=o2, notes=tuple(notes))
+    else:
+        src = tab.attrs.get("source") or (f"user file {table}" if isinstance(table, (str, Path)) else "user table")
+        extra = dict(table_source=src, table_status=tab.attrs.get("status", USER_TABLE_STATUS),
+                     notes=(f"Boundaries: {src} (user-supplied).",))
     return AttritionResult(**rates, max_differential_cautious=bc, max_differential_optimistic=bo,
-                           cautious=c, optimistic=o, assumption=assumption)
+                           cautious=c, optimistic=o, assumption=assumption, **extra)
 
 
 # ----------------------------------------------------------------------------- multiple outcomes

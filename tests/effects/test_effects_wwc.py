@@ -27,8 +27,8 @@ from plmresearch.errors import InputError
 def baselinr_transcription() -> pd.DataFrame:
     """A THIRD-PARTY transcription of WWC Standards Handbook v4.1 Table II.1, copied from the
     R package baselinr (zl1212-ship-it/baselinr @ c4018eb, R/attrition_boundary.R,
-    `.wwc_attrition_table()`). Used here only to reproduce baselinr's printed examples;
-    plmresearch itself ships no boundary numbers (they could not be read in the handbook)."""
+    `.wwc_attrition_table()`). Used here to reproduce baselinr's printed examples and, in
+    test_effects_attrition_table.py, as the check of the table plmresearch ships (status SECONDARY)."""
     cautious = [5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0,
                 5.9, 5.9, 5.8, 5.7, 5.5, 5.4, 5.3, 5.2, 5.1, 4.9, 4.8, 4.7, 4.5, 4.4, 4.3,
                 4.1, 4.0, 3.8, 3.6, 3.5, 3.3, 3.2, 3.1, 2.9, 2.8, 2.6, 2.5, 2.3, 2.1, 2.0,
