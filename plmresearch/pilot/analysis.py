@@ -27,6 +27,7 @@ from plmresearch._plotting import figure_axes
 from plmresearch.data.privacy import suppress_small_cells
 from plmresearch.errors import PlmError
 from plmresearch.pilot.prepare import PilotData
+from plmresearch.pilot.subgroups import design_of, subgroup_effects
 from plmresearch.results import Estimate, level_label
 
 
@@ -47,6 +48,7 @@ class PilotAnalysis:
     bayes: pd.DataFrame | None = None
     bayes_notes: tuple[str, ...] = ()
     subgroups: pd.DataFrame | None = None
+    heterogeneity: pd.DataFrame | None = None
     limitations: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -58,6 +60,8 @@ class PilotAnalysis:
             out["bayesian_estimate"] = self.bayes
         if self.subgroups is not None:
             out["subgroups"] = self.subgroups
+        if self.heterogeneity is not None:
+            out["subgroup_heterogeneity"] = self.heterogeneity
         return out
 
 
@@ -129,7 +133,7 @@ def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
 
 def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Estimate]]]:
     """The estimator the design calls for, plus sensitivity estimates."""
-    y, t, pre = cfg.primary_outcome, cfg.treatment, list(cfg.pretests)
+    y, t, pre = cfg.primary_outcome, cfg.treatment, list(cfg.model_covariates)
     unit_col = {"school": cfg.school, "class": cfg.class_column}.get(cfg.assigned_unit)
     lvl = {"ci_level": cfg.ci_level}  # every interval at the config's level
     extra: list[tuple[str, Estimate]] = []
@@ -220,27 +224,14 @@ def _bayes(df: pd.DataFrame, cfg, fast: bool) -> tuple[pd.DataFrame, tuple[str, 
     return table, notes, es_draws
 
 
-def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
-    y, t = cfg.primary_outcome, cfg.treatment
-    rows = []
-    for var in cfg.subgroups:
-        for level in sorted(pd.unique(df[var].dropna()), key=str):
-            sub = df[df[var] == level]
-            n1, n0 = int((sub[t] == 1).sum()), int((sub[t] == 0).sum())
-            row = {"subgroup": var, "level": str(level), "n_treated": n1, "n_control": n0,
-                   "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "effect_size": np.nan, "p_value": np.nan}
-            if min(n1, n0) >= max(thr, 2):
-                try:
-                    e = causal.difference_in_means(sub, outcome=y, treatment=t, ci_level=cfg.ci_level)
-                    row.update(estimate=e.estimate, std_error=e.std_error, ci_low=e.ci_low, ci_high=e.ci_high,
-                               effect_size=e.effect_size, p_value=e.p_value)
-                except PlmError:  # a subgroup the estimator rejects (e.g. a constant outcome) stays empty
-                    pass
-            rows.append(row)
-    tab = pd.DataFrame(rows)
+def _subgroups(df: pd.DataFrame, cfg, thr: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Subgroup effects from treatment x subgroup interactions in the main effect's model
+    (:mod:`plmresearch.pilot.subgroups`), BH-adjusted across all subgroups, masked below ``thr``."""
+    tab, het = subgroup_effects(df, cfg.primary_outcome, cfg.treatment, cfg.subgroups, design_of(cfg),
+                                ci_level=cfg.ci_level, min_cell=thr)
     if tab.empty:
-        return tab
+        return tab, het
+    tab = tab.drop(columns=[c for c in ("note",) if c in tab])
     ok = tab["p_value"].notna()
     tab["p_adjusted_bh"] = np.nan
     if ok.any():
@@ -249,10 +240,11 @@ def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
     tab["n_total"] = tab["n_treated"] + tab["n_control"]
     # n_total = n_treated + n_control (row relation) and the levels of a variable partition the sample
     # (group relation): complementary suppression on both, so a masked count cannot be recovered
-    return suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, total_column="n_total",
-                                groups="subgroup",
-                                statistic_columns=["estimate", "std_error", "ci_low", "ci_high", "effect_size",
-                                                   "p_value", "p_adjusted_bh"])
+    masked = suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, total_column="n_total",
+                                  groups="subgroup",
+                                  statistic_columns=["estimate", "std_error", "ci_low", "ci_high", "df",
+                                                     "p_value", "p_adjusted_bh"])
+    return masked, het
 
 
 def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.DataFrame | None,
@@ -278,9 +270,13 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
     if main.ci_low <= 0 <= main.ci_high:
         out.append(f"The {level_label(main.ci_level)} confidence interval includes zero: the data are consistent "
                    "with no effect.")
-    if subgroups is not None and not subgroups.empty and subgroups["estimate"].astype(str).str.contains("suppress|<").any():
-        out.append("Some subgroups are too small to report and are masked; subgroup estimates are much less precise "
-                   "than the overall one, and differences between subgroups are not tested.")
+    if subgroups is not None and not subgroups.empty:
+        masked = subgroups["estimate"].astype(str).str.contains("suppress|<").any() or \
+            pd.to_numeric(subgroups["estimate"], errors="coerce").isna().any()
+        out.append("Subgroup results are exploratory: each subgroup holds fewer students than the whole sample, so "
+                   "its interval is wider than the overall one, and with many subgroups some differ by chance. "
+                   "Act on the overall effect; use subgroups to decide what to look at next."
+                   + (" Some subgroups are too small to report and are masked." if masked else ""))
     if any("r_hat" in n or "effective sample" in n.lower() for n in bayes_notes):
         out.append("The Bayesian sampler reported convergence problems (see section 5); treat its numbers as rough.")
     return out
@@ -355,7 +351,7 @@ def _fig_posterior(es_draws: np.ndarray, threshold: float):
     return fig
 
 
-def _fig_subgroups(sub: pd.DataFrame, ci_level: float):
+def _fig_subgroups(sub: pd.DataFrame, ci_level: float, overall: float | None = None):
     """Forest plot of the subgroups that are reported; masked subgroups are not drawn at all."""
     shown = sub[pd.to_numeric(sub["estimate"], errors="coerce").notna()].reset_index(drop=True)
     fig, ax = _figure(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4))
@@ -363,9 +359,12 @@ def _fig_subgroups(sub: pd.DataFrame, ci_level: float):
         est, lo, hi = float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])
         ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color="tab:blue")
     ax.axvline(0, color="0.4", lw=0.8)
+    if overall is not None:
+        ax.axvline(overall, color="tab:blue", lw=1, ls="--", label="overall effect")
+        ax.legend(fontsize=8, loc="best")
     ax.set_yticks(range(len(shown)), [f"{r.subgroup} = {r.level}" for r in shown.itertuples()], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI (unadjusted)")
+    ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI (same model as the main effect)")
     ax.set_title("Results by subgroup (small groups not shown)", fontsize=10)
     return fig
 
@@ -389,16 +388,17 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
     bayes_table, bayes_notes, es_draws = (None, (), None)
     if bayesian:
         bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
-    subgroups = _subgroups(df, cfg, thr) if cfg.subgroups else None
+    subgroups, heterogeneity = _subgroups(df, cfg, thr) if cfg.subgroups else (None, None)
     figures = {"sample_flow": _fig_flow(flow, thr), "baseline": _fig_baseline(baseline),
                "main_effect": _fig_effects(main_table, main.ci_level)}
     if es_draws is not None:
         figures["posterior"] = _fig_posterior(es_draws, cfg.effect_threshold)
     if subgroups is not None and not subgroups.empty:
-        figures["subgroups"] = _fig_subgroups(subgroups, cfg.ci_level)
+        figures["subgroups"] = _fig_subgroups(subgroups, cfg.ci_level, main.estimate)
     return PilotAnalysis(
         design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,
         bayes=bayes_table, bayes_notes=bayes_notes, subgroups=subgroups,
+        heterogeneity=heterogeneity,
         limitations=_limitations(pilot, info, main, subgroups, bayes_notes, baseline), figures=figures,
     )

@@ -50,6 +50,9 @@ columns:                      # column names as they appear in the file's header
   treatment: treatment        # (required) who received the program (see treatment_values)
   outcomes: [posttest]        # (required) one or more outcome scores; the first is the primary one
   pretests: [pretest]         # baseline scores on the same or a related test ([] if none)
+  covariates: []              # other 0/1 or numeric baseline characteristics the impact model adjusts for
+                              # (e.g. [frl, ell]); WWC: a baseline difference of 0.05-0.25 SD is acceptable
+                              # only if the model adjusts for that characteristic
   subgroups: [frl, ell, sped, race_ethnicity, gender]   # equity view; [] for none
 
 treatment_values:             # how the treatment column is coded
@@ -96,6 +99,7 @@ _SCHEMA: dict[str, dict[str, tuple[Any, bool, Any]]] = {
         "treatment": (str, True, None),
         "outcomes": ("strlist", True, None),
         "pretests": ("strlist", False, ()),
+        "covariates": ("strlist", False, ()),
         "subgroups": ("strlist", False, ()),
     },
     "treatment_values": {
@@ -141,6 +145,7 @@ class PilotConfig:
     blocked_by_school: bool
     class_column: str | None = None
     pretests: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
     subgroups: tuple[str, ...] = ()
     sheet: str | int | None = None
     treated_value: Any = 1
@@ -162,6 +167,11 @@ class PilotConfig:
         return self.outcomes[0]
 
     @property
+    def model_covariates(self) -> tuple[str, ...]:
+        """What the impact model adjusts for: the pretests, then the other covariates."""
+        return tuple(self.pretests) + tuple(self.covariates)
+
+    @property
     def needs_within_school_comparison(self) -> bool:
         """True when treated and control students must be compared inside each school."""
         return self.design == "multisite" or (self.blocked_by_school and self.assigned_unit != "school")
@@ -170,7 +180,7 @@ class PilotConfig:
     def analysis_columns(self) -> tuple[str, ...]:
         """Every data column the analysis reads, in role order, without repeats."""
         cols = [self.student_id, self.school, self.class_column, self.treatment, *self.outcomes,
-                *self.pretests, *self.subgroups, self.left_study_column]
+                *self.pretests, *self.covariates, *self.subgroups, self.left_study_column]
         return tuple(dict.fromkeys(c for c in cols if c is not None))
 
     def with_overrides(self, **changes: Any) -> PilotConfig:
@@ -290,7 +300,8 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
              "attrition.left_study_column": values["attrition.left_study_column"]}
     seen: dict[str, str] = {}
     for role, col in [*roles.items(), *((f"columns.outcomes", c) for c in values["columns.outcomes"]),
-                      *((f"columns.pretests", c) for c in pretests)]:
+                      *((f"columns.pretests", c) for c in pretests),
+                      *((f"columns.covariates", c) for c in values["columns.covariates"])]:
         if col is None:
             continue
         if col in seen:
@@ -346,6 +357,7 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
         blocked_by_school=bool(blocked),
         class_column=class_col,
         pretests=pretests,
+        covariates=values["columns.covariates"],
         subgroups=values["columns.subgroups"],
         sheet=sheet,
         treated_value=values["treatment_values.treated"],

@@ -275,7 +275,7 @@ def prepare_pilot_data(df: pd.DataFrame,
         "columns.student_id": [cfg.student_id], "columns.school": [cfg.school],
         "columns.class": [cfg.class_column] if cfg.class_column else [], "columns.treatment": [cfg.treatment],
         "columns.outcomes": list(cfg.outcomes), "columns.pretests": list(cfg.pretests),
-        "columns.subgroups": list(cfg.subgroups),
+        "columns.covariates": list(cfg.covariates), "columns.subgroups": list(cfg.subgroups),
         "attrition.left_study_column": [cfg.left_study_column] if cfg.left_study_column else [],
     }
     for key, cols in roles.items():
@@ -300,6 +300,7 @@ def prepare_pilot_data(df: pd.DataFrame,
     treat = _treatment(df, cfg)
     outcomes = {c: _numeric_scores(df, c, "outcome") for c in cfg.outcomes}
     pretests = {c: _numeric_scores(df, c, "pretest") for c in cfg.pretests}
+    pretests |= {c: _numeric_scores(df, c, "covariate") for c in cfg.covariates if c not in pretests}
 
     steps: list[dict[str, Any]] = []
 

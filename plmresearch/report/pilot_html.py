@@ -75,9 +75,15 @@ def render_pilot_report(analysis, title: str = "Pilot evaluation report", source
                   "<ul>" + "".join(f"<li class='note'>{html.escape(n)}</li>" for n in a.bayes_notes) + "</ul>",
                   _fig(a.figures["posterior"])]
     if a.subgroups is not None and not a.subgroups.empty:
-        parts += ["<h2>6. Results by subgroup</h2><p>Unadjusted differences in means within each subgroup, with "
-                  "Benjamini-Hochberg adjusted p-values across all subgroups. Subgroups too small to report are "
-                  "masked here and left out of the figure.</p>", _table(a.subgroups), _fig(a.figures["subgroups"])]
+        parts += ["<h2>6. Results by subgroup (exploratory)</h2><p>Each subgroup's effect comes from the same model "
+                  "as the main effect (same covariates, same standard errors by the assigned unit, same blocks), "
+                  "fitted as treatment &times; subgroup interactions. These results are exploratory: they suggest "
+                  "where to look next, not where the program works; no single subgroup's result should be acted "
+                  "on by itself. p-values are Benjamini-Hochberg adjusted across all subgroups. Subgroups too "
+                  "small to report are masked here and left out of the figure.</p>", _table(a.subgroups),
+                  "<p>Do the effects differ between the levels of each characteristic? A joint test per "
+                  "characteristic (a small p-value says the effects are unlikely to be all equal):</p>",
+                  _table(a.heterogeneity) if a.heterogeneity is not None else "", _fig(a.figures["subgroups"])]
     parts += ["<h2>7. Limitations</h2><ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in a.limitations) + "</ul>",
               "</body></html>"]
     return "\n".join(parts)
