@@ -49,6 +49,7 @@ class PilotAnalysis:
     bayes_notes: tuple[str, ...] = ()
     subgroups: pd.DataFrame | None = None
     heterogeneity: pd.DataFrame | None = None
+    outcomes: pd.DataFrame | None = None
     limitations: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -56,6 +57,8 @@ class PilotAnalysis:
         """The aggregate tables written as CSV files."""
         out = {"data_checks": self.checks, "sample_flow": self.flow, "baseline_equivalence": self.baseline,
                "main_effect": self.main, "effect_size": self.effect_size}
+        if self.outcomes is not None:
+            out["all_outcomes"] = self.outcomes
         if self.bayes is not None:
             out["bayesian_estimate"] = self.bayes
         if self.subgroups is not None:
@@ -131,9 +134,9 @@ def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
                                                    "effect_size"])
 
 
-def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Estimate]]]:
-    """The estimator the design calls for, plus sensitivity estimates."""
-    y, t, pre = cfg.primary_outcome, cfg.treatment, list(cfg.model_covariates)
+def _main_estimate(df: pd.DataFrame, cfg, outcome: str | None = None) -> tuple[Estimate, list[tuple[str, Estimate]]]:
+    """The estimator the design calls for, plus sensitivity estimates (``outcome``: default the primary one)."""
+    y, t, pre = outcome or cfg.primary_outcome, cfg.treatment, list(cfg.model_covariates)
     unit_col = {"school": cfg.school, "class": cfg.class_column}.get(cfg.assigned_unit)
     lvl = {"ci_level": cfg.ci_level}  # every interval at the config's level
     extra: list[tuple[str, Estimate]] = []
@@ -164,6 +167,29 @@ def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Est
                           causal.match(df, outcome=y, treatment=t, covariates=pre, random_seed=cfg.random_seed,
                                        **lvl)))
     return main, extra
+
+
+def _outcomes(pilot: PilotData, main: Estimate) -> pd.DataFrame | None:
+    """Every configured outcome with the main effect's estimator; BH across outcomes (WWC: within a domain).
+
+    A secondary outcome is analysed on the assigned students who have it (its own analytic
+    sample; the data checks count the students without it)."""
+    cfg = pilot.config
+    if len(cfg.outcomes) < 2:
+        return None
+    rows = [{"outcome": cfg.primary_outcome, "role": "primary", "estimate": main.estimate, "std_error": main.std_error,
+             "ci_low": main.ci_low, "ci_high": main.ci_high, "df": main.df, "p_value": main.p_value,
+             "effect_size": main.effect_size, "n_students": main.n_treated + main.n_control}]
+    frame = pilot.frame
+    for c in cfg.outcomes[1:]:
+        d = frame[frame[c].notna()].copy()
+        e, _ = _main_estimate(d, cfg, outcome=c)
+        rows.append({"outcome": c, "role": "secondary", "estimate": e.estimate, "std_error": e.std_error,
+                     "ci_low": e.ci_low, "ci_high": e.ci_high, "df": e.df, "p_value": e.p_value,
+                     "effect_size": e.effect_size, "n_students": e.n_treated + e.n_control})
+    tab = pd.DataFrame(rows)
+    tab["p_adjusted_bh"] = effects.benjamini_hochberg(tab["p_value"].to_numpy())["p_adjusted"].to_numpy()
+    return tab
 
 
 def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, str]:
@@ -302,7 +328,8 @@ def _fig_flow(flow_masked: pd.DataFrame, thr: int):
         ax.barh(i, left, left=analyzed, color="tab:orange", label="left the study / no outcome" if i == 0 else None)
     ax.set_yticks(range(len(arms)), arms["arm"])
     ax.set_xlabel("students")
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Sample flow")
     return fig
 
@@ -385,6 +412,7 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
                                 "ci_high": e.ci_high, "df": e.df, "p_value": e.p_value, "n_clusters": e.n_clusters,
                                 "effect_size": e.effect_size} for k, e in rows])
     es_table, interpretation = _effect_size(main, df, cfg)
+    outcomes = _outcomes(pilot, main)
     bayes_table, bayes_notes, es_draws = (None, (), None)
     if bayesian:
         bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
@@ -399,6 +427,6 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
         design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,
         bayes=bayes_table, bayes_notes=bayes_notes, subgroups=subgroups,
-        heterogeneity=heterogeneity,
+        heterogeneity=heterogeneity, outcomes=outcomes,
         limitations=_limitations(pilot, info, main, subgroups, bayes_notes, baseline), figures=figures,
     )

@@ -67,13 +67,18 @@ design:
                               #   comparison_schools - program schools chosen, not random, compared with others
   assigned_unit: school       # what was assigned: student | class | school
   blocked_by_school: false    # true if assignment was done separately within each school
+  drop_single_arm_blocks: false  # multisite: true drops schools where every student is in one arm (they
+                              # hold no within-school comparison); the data checks count them
 
 attrition:                    # who left the study: students with a missing primary outcome
   boundary: cautious          # WWC attrition boundary: cautious | optimistic
   boundary_table: null        # CSV of the WWC boundary table (columns overall, cautious, optimistic, in
                               # percentage points) from the WWC Standards Handbook; plmresearch ships none,
                               # and without it attrition is reported but not rated
-  left_study_column: null     # optional 0/1 column marking students who left (else: missing outcome)
+  left_study_column: null     # optional column marking students who left (else: missing outcome); accepted
+                              # values: 1/0, true/false, yes/no, y/n, left/stayed (any case); anything
+                              # else is refused
+  left_study_blank: null      # what a blank cell in left_study_column means: stayed | left (null: refuse blanks)
 
 privacy:
   drop_columns: [student_name]  # direct identifiers to remove before anything else (names, e-mail, birth dates...)
@@ -110,11 +115,13 @@ _SCHEMA: dict[str, dict[str, tuple[Any, bool, Any]]] = {
         "type": (str, True, None),
         "assigned_unit": ((str, type(None)), False, None),
         "blocked_by_school": (bool, False, None),
+        "drop_single_arm_blocks": (bool, False, False),
     },
     "attrition": {
         "boundary": (str, False, "cautious"),
         "left_study_column": ((str, type(None)), False, None),
         "boundary_table": ((str, type(None)), False, None),
+        "left_study_blank": ((str, type(None)), False, None),
     },
     "privacy": {
         "drop_columns": ("strlist", False, ()),
@@ -153,6 +160,8 @@ class PilotConfig:
     attrition_boundary: str = "cautious"
     attrition_boundary_table: Path | None = None
     left_study_column: str | None = None
+    left_study_blank: str | None = None
+    drop_single_arm_blocks: bool = False
     drop_columns: tuple[str, ...] = ()
     keep_columns: tuple[str, ...] = ()
     suppression_threshold: int = 10
@@ -329,6 +338,12 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
     if values["attrition.boundary"] not in BOUNDARIES:
         raise _fail(where, "attrition.boundary", f"unknown boundary {values['attrition.boundary']!r}.",
                     "use cautious (the program may affect who stays) or optimistic.")
+    if values["attrition.left_study_blank"] not in (None, "stayed", "left"):
+        raise _fail(where, "attrition.left_study_blank", f"unknown value {values['attrition.left_study_blank']!r}.",
+                    "use stayed, left, or null (blank cells are then refused).")
+    if values["design.drop_single_arm_blocks"] and not (design == "multisite" or blocked):
+        raise _fail(where, "design.drop_single_arm_blocks", "only applies when assignment was within schools.",
+                    "remove it, or set design.type: multisite.")
     threshold = values["privacy.suppression_threshold"]
     if threshold < 1:
         raise _fail(where, "privacy.suppression_threshold", f"must be a positive whole number, got {threshold}.",
@@ -367,6 +382,8 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
                                   Path(values["attrition.boundary_table"]) if Path(values["attrition.boundary_table"]).is_absolute()
                                   else base_dir / values["attrition.boundary_table"]),
         left_study_column=values["attrition.left_study_column"],
+        left_study_blank=values["attrition.left_study_blank"],
+        drop_single_arm_blocks=bool(values["design.drop_single_arm_blocks"]),
         drop_columns=drop,
         keep_columns=keep,
         suppression_threshold=int(threshold),

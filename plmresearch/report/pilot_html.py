@@ -69,6 +69,11 @@ def render_pilot_report(analysis, title: str = "Pilot evaluation report", source
         "sensitivity checks.</p>", _table(a.main), _table(a.effect_size),
         f"<p>{html.escape(a.interpretation)}</p>", _fig(a.figures["main_effect"]),
     ]
+    if a.outcomes is not None:
+        parts += ["<h3>All outcomes</h3><p>Each outcome analysed with the same estimator as the primary one, on the "
+                  "students who have it. p-values are Benjamini-Hochberg adjusted across the outcomes (WWC: "
+                  "within an outcome domain). The primary outcome decides; the others support it.</p>",
+                  _table(a.outcomes)]
     if a.bayes is not None:
         parts += ["<h2>5. Bayesian multilevel estimate</h2><p>How probable is an effect, and an effect large enough "
                   "to matter?</p>", _table(a.bayes),
