@@ -16,6 +16,7 @@ Benjamini-Hochberg adjustment; 7. limitations in plain words.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ import pandas as pd
 from plmresearch import causal, effects
 from plmresearch._plotting import figure_axes
 from plmresearch.data.privacy import suppress_small_cells
-from plmresearch.errors import PlmError
+from plmresearch.errors import PlmError, SpecError
 from plmresearch.pilot.prepare import PilotData
 from plmresearch.pilot.subgroups import design_of, subgroup_effects
 from plmresearch.results import Estimate, level_label
@@ -83,26 +84,55 @@ def _flow(pilot: PilotData, thr: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     rates = ch.attrition_rates()
     info: dict[str, Any] = {"overall_pct": 100 * rates["overall"], "differential_pct": 100 * rates["differential"],
                             "rating": None, "boundary": pilot.config.attrition_boundary}
-    table_path = pilot.config.attrition_boundary_table
-    if table_path is not None:
-        res = effects.attrition_check(ch.n_randomized_treated, ch.n_randomized_control, ch.n_analyzed_treated,
-                                      ch.n_analyzed_control, boundary=str(table_path),
-                                      assumption=pilot.config.attrition_boundary)
-        info["rating"] = res.rating
-        info["text"] = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} "
-                        f"percentage points: {res.rating} attrition under the {info['boundary']} boundary "
-                        "(WWC boundary table supplied by the user).")
-    else:
-        info["text"] = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} "
-                        "percentage points. Not rated: plmresearch ships no WWC attrition boundary table (no copy "
-                        "of the handbook's table could be verified); supply one in the config "
-                        "(attrition.boundary_table) to rate it against the cautious or optimistic boundary.")
+    res = rate_attrition(pilot)
+    other = "optimistic" if info["boundary"] == "cautious" else "cautious"
+    info.update(rating=res.rating, other_rating=getattr(res, other), source=res.table_source, status=res.table_status,
+                sensitive=res.sensitive_to_encoding, notes=tuple(res.notes))
+    text = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} percentage "
+            f"points: {res.rating.upper()} attrition under the WWC {info['boundary']} boundary "
+            f"({info['other_rating']} under the {other} one). ")
+    text += ("The WWC uses the cautious boundary when the program itself may affect who leaves the study, and "
+             "the optimistic one when leaving is unlikely to depend on the program (the review protocol decides). ")
+    text += f"Boundary table: {res.table_source}. Status: {res.table_status}."
+    if res.sensitive_to_encoding:
+        text += " " + " ".join(n for n in res.notes if "would be" in n)
+    info["text"] = text
     # complementary suppression over both relations: assigned = analyzed + left (rows) and
     # treatment + comparison = total (columns), so no masked count can be recovered by subtraction
     flow["_relation"] = "arms"
     masked = suppress_small_cells(flow, ["assigned", "analyzed", "left_study"], thr, total_column="assigned",
                                   groups="_relation", statistic_columns=["attrition_pct"], label_columns=[])
     return masked.drop(columns="_relation"), info
+
+
+def rate_attrition(pilot: PilotData):
+    """WWC attrition rating (:func:`plmresearch.effects.attrition_check`): the shipped boundary table,
+    or the user's (``attrition.boundary_table``), checked here so a bad table is one clear error."""
+    ch, cfg = pilot.checks, pilot.config
+    table = None
+    if cfg.attrition_boundary_table is not None:
+        path = Path(cfg.attrition_boundary_table)
+        if not path.is_file():
+            raise SpecError(f"attrition.boundary_table: {path} does not exist. Fix: correct the path, or remove the key "
+                            "to use the shipped WWC table.")
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)  # "n/a" is text here, not a blank
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise SpecError(f"attrition.boundary_table: {path} cannot be read as CSV ({err}). Fix: save it as CSV "
+                            "with columns overall, cautious, optimistic.") from None
+        for col in ("overall", "cautious", "optimistic"):
+            if col in table:
+                cells = table[col].str.strip()
+                num = pd.to_numeric(cells.where(cells != ""), errors="coerce")
+                bad = cells[num.isna() & (cells != "")]
+                if len(bad):
+                    raise SpecError(f"attrition.boundary_table: {path} column '{col}' holds text ({bad.iloc[0]!r} in "
+                                    f"{len(bad)} row(s)); it must hold percentage points. Fix: leave a cell blank "
+                                    "where the boundary is undefined, and write numbers only.")
+                table[col] = num
+        table.attrs["source"] = f"user file {path.name}"
+    return effects.attrition_check(ch.n_randomized_treated, ch.n_randomized_control, ch.n_analyzed_treated,
+                                   ch.n_analyzed_control, boundary=cfg.attrition_boundary, table=table)
 
 
 def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
@@ -288,8 +318,12 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
         out.append(f"{info['overall_pct']:.0f}% of students have no outcome (left the study or missed the test), "
                    f"{info['differential_pct']:.1f} points more in one arm than the other; if those who left differ "
                    "from those who stayed, the estimate is biased.")
-    if info["rating"] is None:
-        out.append("Attrition was not rated against the WWC boundaries (no boundary table supplied).")
+    if info.get("rating") == "high":
+        out.append(f"Attrition is HIGH by the WWC's {info['boundary']} boundary: the WWC would require baseline "
+                   "equivalence of the analysed groups, and even then rates the study lower.")
+    if info.get("sensitive"):
+        out.append("The attrition rating would change under another transcription of the WWC boundary table; "
+                   "check the handbook's Table II.1.")
     if not baseline.empty and baseline["status"].astype(str).str.startswith("not satisfied").any():
         out.append("Some baseline differences exceed 0.25 SD: by WWC rules, the groups are not equivalent on "
                    "those characteristics, and adjustment cannot fully fix that.")

@@ -71,10 +71,15 @@ design:
                               # hold no within-school comparison); the data checks count them
 
 attrition:                    # who left the study: students with a missing primary outcome
-  boundary: cautious          # WWC attrition boundary: cautious | optimistic
-  boundary_table: null        # CSV of the WWC boundary table (columns overall, cautious, optimistic, in
-                              # percentage points) from the WWC Standards Handbook; plmresearch ships none,
-                              # and without it attrition is reported but not rated
+  boundary: cautious          # WWC attrition boundary: cautious | optimistic. The WWC's rule: use cautious
+                              # when the program itself may affect who leaves (e.g. students can opt out of
+                              # it, or it changes attendance); optimistic when leaving is unlikely to depend
+                              # on the program (e.g. moving away). The review protocol of the topic decides;
+                              # if unsure, keep cautious. The report also shows the rating under the other.
+  boundary_table: null        # null: the WWC boundary table shipped with plmresearch (Handbook v4.1 Table II.1,
+                              # a third-party transcription; the report names its source and status). Or a CSV
+                              # of your own (columns overall, cautious, optimistic, in percentage points),
+                              # transcribed from the handbook you apply; it overrides the shipped one.
   left_study_column: null     # optional column marking students who left (else: missing outcome); accepted
                               # values: 1/0, true/false, yes/no, y/n, left/stayed (any case); anything
                               # else is refused
@@ -298,6 +303,9 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
     if unit == "class" and class_col is None:
         raise _fail(where, "columns.class", "classes were assigned, but no class column is named.",
                     "name the class/section column of your file.")
+    if not values["columns.outcomes"]:
+        raise _fail(where, "columns.outcomes", "is empty: the report needs at least one outcome.",
+                    "name the outcome column(s), e.g. `outcomes: [spring_score]` (the first is the primary one).")
     pretests = values["columns.pretests"]
     if design == "comparison_schools" and not pretests:
         raise _fail(where, "columns.pretests",
@@ -395,6 +403,25 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
     )
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key repeated in one mapping (YAML says keys are unique; PyYAML
+    would silently keep the last one, so a config could say two things and mean the second)."""
+
+
+def _construct_unique(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key '{key}' appears twice (first at line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique)
+
+
 def load_config(path: str | os.PathLike) -> PilotConfig:
     """Read and validate a pilot config (YAML).
 
@@ -403,6 +430,9 @@ def load_config(path: str | os.PathLike) -> PilotConfig:
     the data file itself is checked when it is read (:func:`plmresearch.data.files.read_table`).
     """
     p = Path(path)
+    if p.is_dir():
+        raise SpecError(f"{p}: is a folder, not a config file. Fix: give the path of the YAML file inside it "
+                        f"(e.g. {p / 'pilot.yaml'}), or create one with `plm pilot init`.")
     if not p.is_file():
         raise SpecError(f"{p}: config file not found. Fix: check the path, or create one with `plm pilot init`.")
     try:
@@ -410,7 +440,7 @@ def load_config(path: str | os.PathLike) -> PilotConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{p}: cannot read the config ({exc}). Fix: save it as UTF-8 text.") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

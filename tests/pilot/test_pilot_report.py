@@ -263,28 +263,66 @@ def test_each_design_gets_its_estimator_and_a_full_report(tmp_path, design, meth
     assert "4. The main effect" in html and "7. Limitations" in html and "5. Bayesian" not in html
 
 
-def test_attrition_is_rated_only_against_a_user_supplied_boundary_table(tmp_path):
-    """Section 2 rates attrition with the user's table and says plainly when it cannot.
-
-    The two tables below are TOY tables (not the WWC's numbers, which plmresearch does not ship):
-    one lets any differential pass, the other none, so the rating must flip between them.
+def test_attrition_is_rated_by_default_with_the_shipped_table_and_a_user_table_overrides(tmp_path):
+    """Issue 13 item 4. Default: rated with the shipped WWC table (effects.attrition_check), its
+    source and SECONDARY status named; the rating equals attrition_check's on the same counts.
+    ``attrition.boundary: optimistic`` changes the chosen boundary. A user table overrides: the two
+    TOY tables below (not the WWC's numbers) let any differential pass / none, so the rating flips.
     """
+    from plmresearch import effects
+
     _, config_path, _ = write_demo(tmp_path / "d", random_seed=4, n_schools=4)
-    unrated = analyse_pilot(load_pilot_data(load_config(config_path)), bayesian=False)
-    assert unrated.attrition["rating"] is None and "Not rated" in unrated.attrition["text"]
+    pilot = load_pilot_data(load_config(config_path))
+    a = analyse_pilot(pilot, bayesian=False)
+    ch = pilot.checks
+    ref = effects.attrition_check(ch.n_randomized_treated, ch.n_randomized_control, ch.n_analyzed_treated,
+                                  ch.n_analyzed_control, boundary="cautious")
+    assert a.attrition["rating"] == ref.rating in ("low", "high")
+    assert "baselinr" in a.attrition["text"] and "SECONDARY" in a.attrition["text"]
+    assert f"{ref.rating.upper()} attrition under the WWC cautious boundary" in a.attrition["text"]
+    cfg = yaml.safe_load(config_path.read_text())
+    cfg["attrition"]["boundary"] = "optimistic"
+    config_path.write_text(yaml.safe_dump(cfg))
+    o = analyse_pilot(load_pilot_data(load_config(config_path)), bayesian=False)
+    assert o.attrition["rating"] == ref.optimistic and "WWC optimistic boundary" in o.attrition["text"]
     overall = np.arange(0, 66)
     ratings = {}
     for name, bound in [("generous", 65.0), ("strict", 0.0)]:
         pd.DataFrame({"overall": overall, "cautious": bound, "optimistic": bound}).to_csv(
             tmp_path / "d" / f"{name}.csv", index=False)
         cfg = yaml.safe_load(config_path.read_text())
+        cfg["attrition"]["boundary"] = "cautious"
         cfg["attrition"]["boundary_table"] = f"{name}.csv"   # relative to the config's folder
         config_path.write_text(yaml.safe_dump(cfg))
         a = analyse_pilot(load_pilot_data(load_config(config_path)), bayesian=False)
         ratings[name] = a.attrition["rating"]
-        assert f"{a.attrition['rating']} attrition under the cautious boundary" in a.attrition["text"]
-        assert not any("not rated" in t for t in a.limitations)
+        assert f"user file {name}.csv" in a.attrition["text"]
     assert ratings == {"generous": "low", "strict": "high"}
+
+
+def test_attrition_rating_change_under_the_other_encoding_is_flagged():
+    """The shipped table's optimistic column is disputed from 13 %: at 30 % overall attrition and
+    8.3 points differential, baselinr's row (8.4) says low and RWWC's (8.2) high; the pilot's text
+    carries attrition_check's note and the Limitations say to check the handbook."""
+    from plmresearch.pilot.analysis import _flow, _limitations
+
+    class Checks:
+        n_randomized_treated = n_randomized_control = 1000
+        n_analyzed_treated, n_analyzed_control = 700 - 42, 700 + 41   # 34.2 % / 25.9 %: overall 30.05 %, diff 8.3
+        n_randomized, n_analyzed = 2000, 1399
+
+        def attrition_rates(self):
+            a_t, a_c = 1 - self.n_analyzed_treated / 1000, 1 - self.n_analyzed_control / 1000
+            return {"overall": 1 - 1399 / 2000, "differential": abs(a_t - a_c)}
+
+    class Cfg:
+        attrition_boundary, attrition_boundary_table = "optimistic", None
+
+    class Pilot:
+        checks, config = Checks(), Cfg()
+
+    _, info = _flow(Pilot(), 10)
+    assert info["sensitive"] and "would be" in info["text"]
 
 
 def test_masked_counts_cannot_be_recovered_by_subtraction(demo_report):
