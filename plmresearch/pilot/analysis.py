@@ -51,6 +51,7 @@ class PilotAnalysis:
     subgroups: pd.DataFrame | None = None
     heterogeneity: pd.DataFrame | None = None
     outcomes: pd.DataFrame | None = None
+    has_pretest: bool = True
     limitations: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -135,33 +136,67 @@ def rate_attrition(pilot: PilotData):
                                    ch.n_analyzed_control, boundary=cfg.attrition_boundary, table=table)
 
 
+def _baseline_status(es: float, adjusted: bool) -> str:
+    """WWC category, with 'satisfied with adjustment' only when the impact model adjusts for it."""
+    cat = effects.classify_baseline_difference(es)
+    if cat == "satisfied with adjustment" and not adjusted:
+        return ("not satisfied: 0.05-0.25 SD needs adjustment, and the impact model does not adjust for it "
+                "(add it to columns.covariates)")
+    return cat
+
+
 def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
-    covs = list(cfg.pretests) + [s for s in cfg.subgroups if set(pd.unique(df[s].dropna())) <= {0, 1}]
-    if not covs:
-        return pd.DataFrame(columns=["covariate", "effect_size", "status"])
-    parts = []
-    for cov in covs:  # one at a time: a covariate that cannot be compared must not sink the others
-        try:
-            parts.append(effects.baseline_equivalence(df, cfg.treatment, [cov]))
-        except PlmError as err:
-            parts.append(pd.DataFrame([{"covariate": cov, "n_treated": int((df[cfg.treatment] == 1).sum()),
-                                        "n_control": int((df[cfg.treatment] == 0).sum()), "effect_size_type": "",
-                                        "status": f"not computable: {err}"}]))
-    tab = pd.concat(parts, ignore_index=True)
-    for col in ("mean_treated", "mean_control", "sd_treated", "sd_control", "effect_size"):
-        if col not in tab:
-            tab[col] = np.nan
-    # a share of a 0/1 covariate reveals a count: mask arms where fewer than `thr` students have it
-    for i, row in tab.iterrows():
-        if row["effect_size_type"] == "Cox index":
-            ones_t = row["mean_treated"] * row["n_treated"]
-            ones_c = row["mean_control"] * row["n_control"]
-            if min(ones_t, ones_c, row["n_treated"] - ones_t, row["n_control"] - ones_c) < thr:
-                tab.loc[i, ["mean_treated", "mean_control", "effect_size"]] = np.nan
-                tab.loc[i, "status"] = f"suppressed (a cell under {thr} students)"
+    """WWC baseline equivalence: Hedges' g for scores, proportions and the Cox index for each category
+    of a characteristic (WWC Procedures Handbook v4.1 App. E; Standards Handbook v5.0 sec. III.B).
+
+    Every pretest, covariate and subgroup characteristic is checked. 0.05 < |g| <= 0.25 counts as
+    "satisfied with adjustment" only if the impact model adjusts for that characteristic."""
+    t = cfg.treatment
+    adjusted = set(cfg.model_covariates)
+    chars = list(dict.fromkeys([*cfg.pretests, *cfg.covariates, *cfg.subgroups]))
+    cols = ["characteristic", "category", "n_treated", "n_control", "mean_or_share_treated", "mean_or_share_control",
+            "sd_treated", "sd_control", "difference", "effect_size", "effect_size_type", "adjusted_in_model", "status"]
+    rows = []
+    for cov in chars:
+        d = df[[t, cov]].dropna()
+        n1, n0 = int((d[t] == 1).sum()), int((d[t] == 0).sum())
+        base = {"characteristic": cov, "category": "", "n_treated": n1, "n_control": n0,
+                "adjusted_in_model": "yes" if cov in adjusted else "no"}
+        numeric = pd.api.types.is_numeric_dtype(d[cov]) and not set(pd.unique(d[cov])) <= {0, 1}
+        if numeric:
+            try:
+                r = effects.baseline_equivalence(d, t, [cov]).iloc[0]
+                rows.append(base | {"mean_or_share_treated": r["mean_treated"], "mean_or_share_control": r["mean_control"],
+                                    "sd_treated": r["sd_treated"], "sd_control": r["sd_control"],
+                                    "difference": r["mean_treated"] - r["mean_control"], "effect_size": r["effect_size"],
+                                    "effect_size_type": "Hedges' g",
+                                    "status": _baseline_status(r["effect_size"], cov in adjusted)})
+            except PlmError as err:
+                rows.append(base | {"status": f"not computable: {err}"})
+            continue
+        levels = sorted(pd.unique(d[cov]), key=str)
+        if set(levels) <= {0, 1}:
+            levels = [1]          # a 0/1 flag: the share with it
+        elif len(levels) == 2:
+            levels = levels[1:]   # two categories: one share says it all
+        for lv in levels:
+            x1 = int(((d[cov] == lv) & (d[t] == 1)).sum())
+            x0 = int(((d[cov] == lv) & (d[t] == 0)).sum())
+            row = base | {"category": str(lv), "effect_size_type": "Cox index",
+                          "mean_or_share_treated": x1 / n1, "mean_or_share_control": x0 / n0,
+                          "difference": x1 / n1 - x0 / n0}
+            if min(x1, x0, n1 - x1, n0 - x0) < thr:
+                row |= {"mean_or_share_treated": np.nan, "mean_or_share_control": np.nan, "difference": np.nan,
+                        "status": f"suppressed (a cell under {thr} students)"}
+            else:
+                es = effects.cox_index(x1 / n1, x0 / n0).estimate
+                # a category of a characteristic is adjusted for only if the characteristic is a 0/1 covariate
+                row |= {"effect_size": es, "status": _baseline_status(es, cov in adjusted)}
+            rows.append(row)
+    tab = pd.DataFrame(rows, columns=cols)
     return suppress_small_cells(tab, ["n_treated", "n_control"], thr,
-                                statistic_columns=["mean_treated", "mean_control", "sd_treated", "sd_control",
-                                                   "effect_size"])
+                                statistic_columns=["mean_or_share_treated", "mean_or_share_control", "sd_treated",
+                                                   "sd_control", "difference", "effect_size"])
 
 
 def _main_estimate(df: pd.DataFrame, cfg, outcome: str | None = None) -> tuple[Estimate, list[tuple[str, Estimate]]]:
@@ -324,9 +359,15 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
     if info.get("sensitive"):
         out.append("The attrition rating would change under another transcription of the WWC boundary table; "
                    "check the handbook's Table II.1.")
-    if not baseline.empty and baseline["status"].astype(str).str.startswith("not satisfied").any():
-        out.append("Some baseline differences exceed 0.25 SD: by WWC rules, the groups are not equivalent on "
-                   "those characteristics, and adjustment cannot fully fix that.")
+    if not cfg.pretests:
+        out.append("No pretest: the report cannot check or adjust for differences in prior achievement between "
+                   "the groups, the most important baseline characteristic for the WWC.")
+    st = baseline["status"].astype(str) if not baseline.empty else pd.Series([], dtype=str)
+    if st.str.startswith("not satisfied").any():
+        which = sorted(set(baseline.loc[st.str.startswith("not satisfied"), "characteristic"].astype(str)))
+        out.append(f"Baseline equivalence is not satisfied for {', '.join(which)}: by WWC rules the groups are not "
+                   "shown equivalent there (differences over 0.25 SD, or 0.05-0.25 SD without adjustment in the "
+                   "impact model).")
     if main.ci_low <= 0 <= main.ci_high:
         out.append(f"The {level_label(main.ci_level)} confidence interval includes zero: the data are consistent "
                    "with no effect.")
@@ -371,6 +412,8 @@ def _fig_flow(flow_masked: pd.DataFrame, thr: int):
 def _fig_baseline(baseline: pd.DataFrame):
     fig, ax = _figure(figsize=(6, 0.45 * max(len(baseline), 1) + 1.4))
     b = baseline[pd.to_numeric(baseline["effect_size"], errors="coerce").notna()] if not baseline.empty else baseline
+    if len(b):
+        b = b.assign(covariate=[f"{c}" + (f" = {k}" if k else "") for c, k in zip(b["characteristic"], b["category"])])
     ax.axvspan(-0.05, 0.05, color="tab:green", alpha=0.15, label="|g| ≤ 0.05 satisfied")
     ax.axvspan(0.05, 0.25, color="tab:orange", alpha=0.12, label="≤ 0.25 with adjustment")
     ax.axvspan(-0.25, -0.05, color="tab:orange", alpha=0.12)
@@ -461,6 +504,6 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
         design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,
         bayes=bayes_table, bayes_notes=bayes_notes, subgroups=subgroups,
-        heterogeneity=heterogeneity, outcomes=outcomes,
+        heterogeneity=heterogeneity, outcomes=outcomes, has_pretest=bool(cfg.pretests),
         limitations=_limitations(pilot, info, main, subgroups, bayes_notes, baseline), figures=figures,
     )

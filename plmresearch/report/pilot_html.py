@@ -62,9 +62,12 @@ def render_pilot_report(analysis, title: str = "Pilot evaluation report", source
         "<h2>1. Data checks</h2><p>What was read and what was set aside, and why (counts only).</p>", _table(a.checks),
         "<h2>2. Sample flow and attrition</h2>", _table(a.flow), f"<p>{html.escape(a.attrition['text'])}</p>",
         _fig(a.figures["sample_flow"]),
-        "<h2>3. Baseline equivalence</h2><p>Standardized differences at baseline (Hedges' g for scores, Cox index "
-        "for yes/no characteristics). WWC: |g| ≤ 0.05 satisfied; 0.05-0.25 satisfied only if the analysis adjusts "
-        "for it; &gt; 0.25 not satisfied.</p>", _table(a.baseline), _fig(a.figures["baseline"]),
+        "<h2>3. Baseline equivalence</h2><p>Standardized differences at baseline (Hedges' g for scores; for "
+        "categories, the share in each group and the Cox index). WWC: |g| ≤ 0.05 satisfied; 0.05-0.25 satisfied "
+        "only if the impact model adjusts for that characteristic (column adjusted_in_model); &gt; 0.25 not "
+        "satisfied.</p>" + ("" if a.has_pretest else "<p><b>No pretest was given</b>: prior achievement, the "
+        "characteristic that matters most, cannot be checked or adjusted for.</p>"),
+        _table(a.baseline), _fig(a.figures["baseline"]),
         "<h2>4. The main effect</h2><p>The first row is the estimator the design calls for; the others are "
         "sensitivity checks.</p>", _table(a.main), _table(a.effect_size),
         f"<p>{html.escape(a.interpretation)}</p>", _fig(a.figures["main_effect"]),
