@@ -31,6 +31,9 @@ from plmresearch.pilot.prepare import PilotData
 from plmresearch.pilot.subgroups import design_of, subgroup_effects
 from plmresearch.results import Estimate, level_label
 
+# Okabe & Ito (2008) colour-blind-safe palette
+BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#555555"
+
 
 @dataclass
 class PilotAnalysis:
@@ -52,6 +55,8 @@ class PilotAnalysis:
     heterogeneity: pd.DataFrame | None = None
     outcomes: pd.DataFrame | None = None
     has_pretest: bool = True
+    effect_threshold: float = 0.1
+    threshold_set: bool = False
     limitations: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -140,8 +145,7 @@ def _baseline_status(es: float, adjusted: bool) -> str:
     """WWC category, with 'satisfied with adjustment' only when the impact model adjusts for it."""
     cat = effects.classify_baseline_difference(es)
     if cat == "satisfied with adjustment" and not adjusted:
-        return ("not satisfied: 0.05-0.25 SD needs adjustment, and the impact model does not adjust for it "
-                "(add it to columns.covariates)")
+        return "not satisfied (needs adjustment: add to columns.covariates)"
     return cat
 
 
@@ -277,42 +281,96 @@ def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, s
     return pd.DataFrame(rows), str(effects.interpret(g))
 
 
-def _bayes(df: pd.DataFrame, cfg, fast: bool) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+def bayes_formula(cfg, data: pd.DataFrame) -> tuple[str, str]:
+    """The Bayesian model mirroring the design, as an lme4 formula, and its description.
+
+    Group levels: the assigned unit and the levels above it that the data name (students in
+    classes in schools); blocks (multisite: schools) as fixed effects; the impact model's
+    covariates, centred. Nested levels are integrated out (:mod:`plmresearch.models.marginal`)."""
+    y, t = cfg.primary_outcome, cfg.treatment
+    covs = [f"{c}_c" for c in cfg.model_covariates]
+    fixed = f"{y} ~ {t}" + "".join(f" + {c}" for c in covs)
+    has_class = cfg.class_column is not None and cfg.class_column in data
+    if cfg.design == "multisite":
+        fixed += " + C(_school)"
+        if has_class:
+            return fixed + " + (1 | _school:_class)", "school blocks as fixed effects, classes as a group level"
+        return fixed, "school blocks as fixed effects"
+    if cfg.design == "cluster_rct" and cfg.assigned_unit == "school":
+        return fixed + " + (1 | _school)", "schools (the assigned unit) as a group level"
+    if has_class:
+        return fixed + " + (1 | _school/_class)", "classes within schools as group levels"
+    return fixed + " + (1 | _school)", "schools as a group level"
+
+
+def _prob(p: float, draws: int) -> str:
+    """A posterior probability as printed: never exactly 0 or 1 from a finite number of draws."""
+    if p > 0.999:
+        return "> 0.999"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def _bayes(df: pd.DataFrame, cfg, fast: bool, main: Estimate | None = None
+           ) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+    import logging
+
     from plmresearch import models
 
     y, t = cfg.primary_outcome, cfg.treatment
-    d = df[[y, t, cfg.school, *cfg.pretests]].dropna().copy()
+    keep = [y, t, cfg.school, *cfg.model_covariates] + ([cfg.class_column] if cfg.class_column else [])
+    d = df[list(dict.fromkeys(keep))].dropna().copy()
     sd = float(np.sqrt(((d.loc[d[t] == 1, y].var() * ((d[t] == 1).sum() - 1)) +
                         (d.loc[d[t] == 0, y].var() * ((d[t] == 0).sum() - 1))) / (len(d) - 2)))
     d["_school"] = d[cfg.school].astype(str)
-    pre = [f"{p}_c" for p in cfg.pretests]
-    for p in cfg.pretests:
+    if cfg.class_column:
+        d["_class"] = d[cfg.class_column].astype(str)
+    for p in cfg.model_covariates:
         d[f"{p}_c"] = d[p] - d[p].mean()
-    formula = f"{y} ~ {t}" + "".join(f" + {p}" for p in pre) + " + (1 | _school)"
+    formula, structure = bayes_formula(cfg, d)
+    if "|" not in formula:  # no group level left (multisite without classes): schools as a group level too
+        formula, structure = formula + " + (1 | _school)", "school blocks as fixed effects and as a group level"
     draws = 400 if fast else 1000
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=2 if fast else 4,
-                               random_seed=cfg.random_seed, posterior_predictive=False, warn=False,
-                               ci_level=cfg.ci_level)
+    chains = 2 if fast else 4
+    previous = logging.root.manager.disable
+    try:
+        logging.disable(logging.CRITICAL)  # PyMC/PyTensor's INFO lines; problems are kept in fit.notes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence problems are kept in fit.notes and shown in the report
+            fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=chains,
+                                   random_seed=cfg.random_seed, posterior_predictive=False, warn=False,
+                                   ci_level=cfg.ci_level)
+    finally:
+        logging.disable(previous)
     post = fit.estimate(t)
     es_draws = np.asarray(post.draws) / sd
     thr = cfg.effect_threshold
     lo, hi = np.quantile(es_draws, [(1 - post.ci_level) / 2, 1 - (1 - post.ci_level) / 2])
     lvl = level_label(post.ci_level)
+    n_draws = es_draws.size
     table = pd.DataFrame([
-        {"quantity": "effect (outcome points), posterior mean", "value": post.estimate},
-        {"quantity": f"{lvl} credible interval, low", "value": post.ci_low},
-        {"quantity": f"{lvl} credible interval, high", "value": post.ci_high},
-        {"quantity": "effect in SD units (pooled within-arm SD), posterior mean", "value": float(es_draws.mean())},
-        {"quantity": f"effect in SD units, {lvl} credible interval low", "value": float(lo)},
-        {"quantity": f"effect in SD units, {lvl} credible interval high", "value": float(hi)},
-        {"quantity": "P(effect > 0)", "value": float(np.mean(es_draws > 0))},
-        {"quantity": f"P(effect > {thr:g} SD) (the district's threshold)", "value": float(np.mean(es_draws > thr))},
+        {"quantity": "effect (outcome points), posterior mean", "value": f"{post.estimate:.2f}"},
+        {"quantity": f"{lvl} credible interval (points)", "value": f"{post.ci_low:.2f} to {post.ci_high:.2f}"},
+        {"quantity": "effect in SD units (pooled within-arm SD), posterior mean", "value": f"{es_draws.mean():.3f}"},
+        {"quantity": f"{lvl} credible interval (SD units)", "value": f"{lo:.3f} to {hi:.3f}"},
+        {"quantity": "P(effect > 0)", "value": _prob(float(np.mean(es_draws > 0)), n_draws)},
+        {"quantity": f"P(effect > {thr:g} SD) (the district's threshold)",
+         "value": _prob(float(np.mean(es_draws > thr)), n_draws)},
     ])
-    notes = (f"Model: {formula.replace('_school', cfg.school)}; weakly informative priors; PyMC "
-             f"({'fast setting, ' if fast else ''}{2 if fast else 4} chains x {draws} draws).",) + tuple(post.notes)
-    return table, notes, es_draws
+    model_words = (formula.replace("_school", cfg.school).replace("_class", cfg.class_column or "class"))
+    notes = [f"Model: {model_words} ({structure}; the same covariates as the main effect); weakly informative "
+             f"priors; PyMC ({'fast setting, ' if fast else ''}{chains} chains x {draws} draws), group effects "
+             "integrated out of the likelihood."]
+    notes.append("Why its interval can differ from the design-based one: the Bayesian model assumes the "
+                 "group effects are normally distributed and borrows strength across groups through its priors, "
+                 "while the design-based interval makes no model assumption beyond the random assignment and "
+                 "uses small-sample corrected standard errors; with few assigned units the two can differ "
+                 "noticeably, and neither is wrong. Where they disagree, lean on the design-based one.")
+    conv = [n for n in (*fit.notes, *post.notes) if n]
+    if conv:
+        notes.append("Convergence problems reported by the sampler: " + " ".join(dict.fromkeys(conv)))
+    return table, tuple(notes), es_draws
 
 
 def _subgroups(df: pd.DataFrame, cfg, thr: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -378,7 +436,7 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
                    "its interval is wider than the overall one, and with many subgroups some differ by chance. "
                    "Act on the overall effect; use subgroups to decide what to look at next."
                    + (" Some subgroups are too small to report and are masked." if masked else ""))
-    if any("r_hat" in n or "effective sample" in n.lower() for n in bayes_notes):
+    if any(n.startswith("Convergence problems") for n in bayes_notes):
         out.append("The Bayesian sampler reported convergence problems (see section 5); treat its numbers as rough.")
     return out
 
@@ -399,12 +457,12 @@ def _fig_flow(flow_masked: pd.DataFrame, thr: int):
         except (TypeError, ValueError):
             ax.text(0, i, f"counts under {thr} masked", va="center")
             continue
-        ax.barh(i, analyzed, color="tab:blue", label="analyzed" if i == 0 else None)
-        ax.barh(i, left, left=analyzed, color="tab:orange", label="left the study / no outcome" if i == 0 else None)
+        ax.barh(i, analyzed, color=BLUE, label="analyzed" if i == 0 else None)
+        ax.barh(i, left, left=analyzed, color=ORANGE, label="left the study / no outcome" if i == 0 else None)
     ax.set_yticks(range(len(arms)), arms["arm"])
     ax.set_xlabel("students")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     ax.set_title("Sample flow")
     return fig
 
@@ -414,9 +472,9 @@ def _fig_baseline(baseline: pd.DataFrame):
     b = baseline[pd.to_numeric(baseline["effect_size"], errors="coerce").notna()] if not baseline.empty else baseline
     if len(b):
         b = b.assign(covariate=[f"{c}" + (f" = {k}" if k else "") for c, k in zip(b["characteristic"], b["category"])])
-    ax.axvspan(-0.05, 0.05, color="tab:green", alpha=0.15, label="|g| ≤ 0.05 satisfied")
-    ax.axvspan(0.05, 0.25, color="tab:orange", alpha=0.12, label="≤ 0.25 with adjustment")
-    ax.axvspan(-0.25, -0.05, color="tab:orange", alpha=0.12)
+    ax.axvspan(-0.05, 0.05, color=GREEN, alpha=0.15, label="|g| ≤ 0.05 satisfied")
+    ax.axvspan(0.05, 0.25, color=ORANGE, alpha=0.12, label="≤ 0.25 with adjustment")
+    ax.axvspan(-0.25, -0.05, color=ORANGE, alpha=0.12)
     if len(b):
         ax.scatter(b["effect_size"].astype(float), range(len(b)), zorder=3)
         ax.set_yticks(range(len(b)), b["covariate"])
@@ -432,7 +490,7 @@ def _fig_effects(main_table: pd.DataFrame, ci_level: float):
     fig, ax = _figure(figsize=(8, 0.5 * len(main_table) + 1.4))
     for i, r in enumerate(main_table.itertuples()):
         ax.errorbar(r.estimate, i, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o", capsize=4,
-                    color="tab:blue" if i == 0 else "0.45")
+                    color=BLUE if i == 0 else "0.45")
     ax.axvline(0, color="0.4", lw=0.8)
     labels = [str(s).split(":")[0] + ": " + str(s).split(":", 1)[1].strip()[:38] for s in main_table["estimator"]]
     ax.set_yticks(range(len(main_table)), labels, fontsize=8)
@@ -444,14 +502,14 @@ def _fig_effects(main_table: pd.DataFrame, ci_level: float):
 
 def _fig_posterior(es_draws: np.ndarray, threshold: float):
     fig, ax = _figure(figsize=(6, 3))
-    ax.hist(es_draws, bins=50, density=True, color="tab:blue", alpha=0.6)
+    ax.hist(es_draws, bins=50, density=True, color=BLUE, alpha=0.6)
     ax.axvline(0, color="0.3", lw=1, label="no effect")
-    ax.axvline(threshold, color="tab:red", lw=1.5, ls="--", label=f"district threshold {threshold:g} SD")
+    ax.axvline(threshold, color=VERMILION, lw=1.5, ls="--", label=f"district threshold {threshold:g} SD")
     ax.set_xlabel("effect (SD units)")
     ax.set_ylabel("posterior density")
     ax.legend(fontsize=8)
-    ax.set_title(f"P(effect > 0) = {np.mean(es_draws > 0):.2f};  P(effect > {threshold:g} SD) = "
-                 f"{np.mean(es_draws > threshold):.2f}")
+    ax.set_title(f"P(effect > 0): {_prob(float(np.mean(es_draws > 0)), es_draws.size)};  "
+                 f"P(effect > {threshold:g} SD): {_prob(float(np.mean(es_draws > threshold)), es_draws.size)}")
     return fig
 
 
@@ -461,10 +519,10 @@ def _fig_subgroups(sub: pd.DataFrame, ci_level: float, overall: float | None = N
     fig, ax = _figure(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4))
     for i, r in shown.iterrows():
         est, lo, hi = float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])
-        ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color="tab:blue")
+        ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color=BLUE)
     ax.axvline(0, color="0.4", lw=0.8)
     if overall is not None:
-        ax.axvline(overall, color="tab:blue", lw=1, ls="--", label="overall effect")
+        ax.axvline(overall, color=BLUE, lw=1, ls="--", label="overall effect")
         ax.legend(fontsize=8, loc="best")
     ax.set_yticks(range(len(shown)), [f"{r.subgroup} = {r.level}" for r in shown.itertuples()], fontsize=8)
     ax.invert_yaxis()
@@ -475,14 +533,21 @@ def _fig_subgroups(sub: pd.DataFrame, ci_level: float, overall: float | None = N
 
 # --------------------------------------------------------------------------- entry point
 
-def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -> PilotAnalysis:
-    """Run the seven sections on a prepared pilot; returns aggregates only."""
+def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True, progress=None) -> PilotAnalysis:
+    """Run the seven sections on a prepared pilot; returns aggregates only.
+
+    ``progress``: called with a short line before each section (the CLI prints it on stderr)."""
+    say = progress or (lambda line: None)
     cfg = pilot.config
+    say("1/7 data checks")
     thr = cfg.suppression_threshold
     df = pilot.analytic
     checks = pilot.checks.to_frame(thr)
+    say("2/7 sample flow and attrition")
     flow, info = _flow(pilot, thr)
+    say("3/7 baseline equivalence")
     baseline = _baseline(df, cfg, thr)
+    say("4/7 main effect")
     main, extra = _main_estimate(df, cfg)
     rows = [("design-based estimate: " + main.method, main)] + [(f"sensitivity: {k}", e) for k, e in extra]
     main_table = pd.DataFrame([{"estimator": k, "estimate": e.estimate, "std_error": e.std_error, "ci_low": e.ci_low,
@@ -492,8 +557,11 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
     outcomes = _outcomes(pilot, main)
     bayes_table, bayes_notes, es_draws = (None, (), None)
     if bayesian:
+        say("5/7 Bayesian estimate (sampling; the slowest step)")
         bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
+    say("6/7 subgroups")
     subgroups, heterogeneity = _subgroups(df, cfg, thr) if cfg.subgroups else (None, None)
+    say("7/7 limitations and figures")
     figures = {"sample_flow": _fig_flow(flow, thr), "baseline": _fig_baseline(baseline),
                "main_effect": _fig_effects(main_table, main.ci_level)}
     if es_draws is not None:
@@ -505,5 +573,6 @@ def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True) -
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,
         bayes=bayes_table, bayes_notes=bayes_notes, subgroups=subgroups,
         heterogeneity=heterogeneity, outcomes=outcomes, has_pretest=bool(cfg.pretests),
+        effect_threshold=cfg.effect_threshold, threshold_set=cfg.effect_threshold_set,
         limitations=_limitations(pilot, info, main, subgroups, bayes_notes, baseline), figures=figures,
     )

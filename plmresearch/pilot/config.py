@@ -171,6 +171,7 @@ class PilotConfig:
     keep_columns: tuple[str, ...] = ()
     suppression_threshold: int = 10
     effect_threshold: float = 0.1
+    effect_threshold_set: bool = False  # True when the config states analysis.effect_threshold itself
     ci_level: float = 0.95
     random_seed: int | None = None
     output_folder: Path = Path("pilot_report")
@@ -396,6 +397,7 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
         keep_columns=keep,
         suppression_threshold=int(threshold),
         effect_threshold=effect,
+        effect_threshold_set="effect_threshold" in (raw.get("analysis") or {}),
         ci_level=level,
         random_seed=values["analysis.random_seed"],
         output_folder=out if out.is_absolute() else base_dir / out,
