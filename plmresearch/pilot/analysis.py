@@ -487,12 +487,14 @@ def _fig_baseline(baseline: pd.DataFrame):
 
 
 def _fig_effects(main_table: pd.DataFrame, ci_level: float):
-    fig, ax = _figure(figsize=(8, 0.5 * len(main_table) + 1.4))
+    fig, ax = _figure(figsize=(8, 0.7 * len(main_table) + 1.2))
     for i, r in enumerate(main_table.itertuples()):
         ax.errorbar(r.estimate, i, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o", capsize=4,
                     color=BLUE if i == 0 else "0.45")
     ax.axvline(0, color="0.4", lw=0.8)
-    labels = [str(s).split(":")[0] + ": " + str(s).split(":", 1)[1].strip()[:38] for s in main_table["estimator"]]
+    import textwrap
+
+    labels = ["\n".join(textwrap.wrap(str(s), 34)) for s in main_table["estimator"]]  # wrapped, never cut
     ax.set_yticks(range(len(main_table)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI")

@@ -109,7 +109,7 @@ def render_pilot_report(analysis, title: str = "Pilot evaluation report", source
         "characteristic that matters most, cannot be checked or adjusted for.</p>"),
         _table(a.baseline), _fig(a.figures["baseline"], "Dot plot of baseline differences between the groups, with the WWC bands at 0.05 and 0.25 SD."),
         "<h2>4. The main effect</h2><p>The first row is the estimator the design calls for; the others are "
-        "sensitivity checks.</p>", _table(a.main), _table(a.effect_size),
+        "sensitivity checks.</p>", _table(a.main), _table(a.effect_size.rename(columns={"estimate": "value"})),
         f"<p>{html.escape(a.interpretation)}</p><p class='note'>The WWC improvement index is the expected change "
         "in percentile rank for an average comparison-group student had they received the program: 0 means no "
         "change, +10 means moving from the 50th to the 60th percentile.</p>", _fig(a.figures["main_effect"], "The main effect and the sensitivity estimates with their confidence intervals, against zero."),

@@ -25,7 +25,8 @@ def demo(tmp_path):
 def run_refused(capsys, argv, folder, word):
     before = snapshot(folder)
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
+    # progress lines ("plm pilot: 1/7 ...") may come first; the error itself is one line
+    err = "\n".join(ln for ln in capsys.readouterr().err.strip().splitlines() if not ln.startswith("plm pilot: "))
     assert err.startswith("plm: error:") and len(err.splitlines()) == 1 and "Traceback" not in err
     assert word.lower() in err.lower(), err
     assert snapshot(folder) == before        # nothing written, nothing changed
