@@ -226,8 +226,8 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
     assert img.shape[0] >= 2000 and img.shape[1] >= 1000
     colours = np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3)[::50], axis=0)
     assert len(colours) > 50  # text, tables and coloured figures, not a blank page
-    blue = np.all(np.abs(img[..., :3] - np.array([0.12, 0.47, 0.71])) < 0.06, axis=-1)
-    assert blue.sum() > 2000  # matplotlib's blue bars/points of the embedded figures
+    blue = np.all(np.abs(img[..., :3] - np.array([0.0, 0.447, 0.698])) < 0.06, axis=-1)
+    assert blue.sum() > 2000  # the Okabe-Ito blue (#0072B2) bars/points of the embedded figures
 
 
 def test_report_notebook_runs_under_papermill_with_a_config(tmp_path):
