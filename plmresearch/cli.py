@@ -119,10 +119,20 @@ def _pilot_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace):
+    """Per-section progress lines on stderr (none with --quiet)."""
+    if getattr(args, "quiet", False):
+        return None
+    return lambda line: print(f"plm pilot: {line}", file=sys.stderr, flush=True)
+
+
 def _print_report(target, analysis) -> None:
+    from plmresearch.results import level_label
+
     m = analysis.main_estimate
     print(f"Report written to {target / 'report.html'} (with {len(analysis.tables())} CSV tables).")
-    print(f"Main effect: {m.estimate:.2f} points, 95% CI [{m.ci_low:.2f}, {m.ci_high:.2f}]; g = {m.effect_size:.2f}.")
+    print(f"Main effect: {m.estimate:.2f} points, {level_label(m.ci_level)} CI [{m.ci_low:.2f}, {m.ci_high:.2f}]; "
+          f"g = {m.effect_size:.2f}.")
 
 
 def _pilot_report(args: argparse.Namespace) -> int:
@@ -130,7 +140,7 @@ def _pilot_report(args: argparse.Namespace) -> int:
     from plmresearch.pilot.report import write_report
 
     target, analysis = write_report(load_config(args.config), output=args.output, fast=args.fast,
-                                    progress=not args.quiet)
+                                    progress=_progress(args))
     _print_report(target, analysis)
     return 0
 
@@ -140,15 +150,17 @@ def _pilot_demo(args: argparse.Namespace) -> int:
 
     from plmresearch.pilot import load_config, write_demo
     from plmresearch.pilot.report import write_report
+    from plmresearch.results import level_label
 
     data_path, config_path, district = write_demo(Path(args.folder), random_seed=args.seed, design=args.design)
     print(f"Simulated district ({district.design}, true effect {district.true_effect:.2f} points = "
           f"{district.true_effect_sd:.2f} SD): {data_path}, config {config_path}")
-    target, analysis = write_report(load_config(config_path), fast=args.fast, progress=not args.quiet)
+    target, analysis = write_report(load_config(config_path), fast=args.fast, progress=_progress(args))
     _print_report(target, analysis)
     m = analysis.main_estimate
     covered = m.ci_low <= district.true_effect <= m.ci_high
-    print(f"The true effect {district.true_effect:.2f} is {'inside' if covered else 'OUTSIDE'} the 95% CI.")
+    print(f"The true effect {district.true_effect:.2f} is {'inside' if covered else 'OUTSIDE'} the "
+          f"{level_label(m.ci_level)} CI.")
     return 0
 
 
@@ -210,18 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", default=None, metavar="DIR",
                         help="output folder (default: output.folder of the config)")
     report.add_argument("--fast", action="store_true", help="fewer posterior draws")
-    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     report.set_defaults(func=_pilot_report)
     demo = _sub(pilot_sub, "demo", "simulate a district with a known effect and report on it",
                 "plm pilot demo", "plm pilot demo demo_folder --design multisite --seed 7 --fast")
     demo.add_argument("folder", nargs="?", default="pilot_demo", metavar="FOLDER",
                       help="folder for the simulated data, config and report (default: pilot_demo)")
     demo.add_argument("--seed", type=int, default=2024, help="random seed of the simulated district (default: 2024)")
-    demo.add_argument("--design", default="cluster_rct",
-                      choices=["cluster_rct", "individual_rct", "multisite", "comparison_schools"],
-                      help="study design to simulate (default: cluster_rct)")
+    demo.add_argument("--design", default="multisite",
+                      choices=["multisite", "cluster_rct", "individual_rct", "comparison_schools"],
+                      help="default: multisite (students assigned within 6 schools; true effect 0.2 SD); "
+                           "cluster_rct: 6 whole schools assigned")
     demo.add_argument("--fast", action="store_true", help="fewer posterior draws")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     demo.set_defaults(func=_pilot_demo)
     return parser
 

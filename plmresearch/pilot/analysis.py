@@ -16,6 +16,7 @@ Benjamini-Hochberg adjustment; 7. limitations in plain words.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,13 @@ import pandas as pd
 from plmresearch import causal, effects
 from plmresearch._plotting import figure_axes
 from plmresearch.data.privacy import suppress_small_cells
-from plmresearch.errors import PlmError
+from plmresearch.errors import PlmError, SpecError
 from plmresearch.pilot.prepare import PilotData
+from plmresearch.pilot.subgroups import design_of, subgroup_effects
 from plmresearch.results import Estimate, level_label
+
+# Okabe & Ito (2008) colour-blind-safe palette
+BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#555555"
 
 
 @dataclass
@@ -47,6 +52,11 @@ class PilotAnalysis:
     bayes: pd.DataFrame | None = None
     bayes_notes: tuple[str, ...] = ()
     subgroups: pd.DataFrame | None = None
+    heterogeneity: pd.DataFrame | None = None
+    outcomes: pd.DataFrame | None = None
+    has_pretest: bool = True
+    effect_threshold: float = 0.1
+    threshold_set: bool = False
     limitations: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -54,10 +64,14 @@ class PilotAnalysis:
         """The aggregate tables written as CSV files."""
         out = {"data_checks": self.checks, "sample_flow": self.flow, "baseline_equivalence": self.baseline,
                "main_effect": self.main, "effect_size": self.effect_size}
+        if self.outcomes is not None:
+            out["all_outcomes"] = self.outcomes
         if self.bayes is not None:
             out["bayesian_estimate"] = self.bayes
         if self.subgroups is not None:
             out["subgroups"] = self.subgroups
+        if self.heterogeneity is not None:
+            out["subgroup_heterogeneity"] = self.heterogeneity
         return out
 
 
@@ -76,20 +90,19 @@ def _flow(pilot: PilotData, thr: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     rates = ch.attrition_rates()
     info: dict[str, Any] = {"overall_pct": 100 * rates["overall"], "differential_pct": 100 * rates["differential"],
                             "rating": None, "boundary": pilot.config.attrition_boundary}
-    table_path = pilot.config.attrition_boundary_table
-    if table_path is not None:
-        res = effects.attrition_check(ch.n_randomized_treated, ch.n_randomized_control, ch.n_analyzed_treated,
-                                      ch.n_analyzed_control, boundary=str(table_path),
-                                      assumption=pilot.config.attrition_boundary)
-        info["rating"] = res.rating
-        info["text"] = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} "
-                        f"percentage points: {res.rating} attrition under the {info['boundary']} boundary "
-                        "(WWC boundary table supplied by the user).")
-    else:
-        info["text"] = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} "
-                        "percentage points. Not rated: plmresearch ships no WWC attrition boundary table (no copy "
-                        "of the handbook's table could be verified); supply one in the config "
-                        "(attrition.boundary_table) to rate it against the cautious or optimistic boundary.")
+    res = rate_attrition(pilot)
+    other = "optimistic" if info["boundary"] == "cautious" else "cautious"
+    info.update(rating=res.rating, other_rating=getattr(res, other), source=res.table_source, status=res.table_status,
+                sensitive=res.sensitive_to_encoding, notes=tuple(res.notes))
+    text = (f"Overall attrition {info['overall_pct']:.1f}%, differential {info['differential_pct']:.1f} percentage "
+            f"points: {res.rating.upper()} attrition under the WWC {info['boundary']} boundary "
+            f"({info['other_rating']} under the {other} one). ")
+    text += ("The WWC uses the cautious boundary when the program itself may affect who leaves the study, and "
+             "the optimistic one when leaving is unlikely to depend on the program (the review protocol decides). ")
+    text += f"Boundary table: {res.table_source}. Status: {res.table_status}."
+    if res.sensitive_to_encoding:
+        text += " " + " ".join(n for n in res.notes if "would be" in n)
+    info["text"] = text
     # complementary suppression over both relations: assigned = analyzed + left (rows) and
     # treatment + comparison = total (columns), so no masked count can be recovered by subtraction
     flow["_relation"] = "arms"
@@ -98,38 +111,101 @@ def _flow(pilot: PilotData, thr: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     return masked.drop(columns="_relation"), info
 
 
-def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
-    covs = list(cfg.pretests) + [s for s in cfg.subgroups if set(pd.unique(df[s].dropna())) <= {0, 1}]
-    if not covs:
-        return pd.DataFrame(columns=["covariate", "effect_size", "status"])
-    parts = []
-    for cov in covs:  # one at a time: a covariate that cannot be compared must not sink the others
+def rate_attrition(pilot: PilotData):
+    """WWC attrition rating (:func:`plmresearch.effects.attrition_check`): the shipped boundary table,
+    or the user's (``attrition.boundary_table``), checked here so a bad table is one clear error."""
+    ch, cfg = pilot.checks, pilot.config
+    table = None
+    if cfg.attrition_boundary_table is not None:
+        path = Path(cfg.attrition_boundary_table)
+        if not path.is_file():
+            raise SpecError(f"attrition.boundary_table: {path} does not exist. Fix: correct the path, or remove the key "
+                            "to use the shipped WWC table.")
         try:
-            parts.append(effects.baseline_equivalence(df, cfg.treatment, [cov]))
-        except PlmError as err:
-            parts.append(pd.DataFrame([{"covariate": cov, "n_treated": int((df[cfg.treatment] == 1).sum()),
-                                        "n_control": int((df[cfg.treatment] == 0).sum()), "effect_size_type": "",
-                                        "status": f"not computable: {err}"}]))
-    tab = pd.concat(parts, ignore_index=True)
-    for col in ("mean_treated", "mean_control", "sd_treated", "sd_control", "effect_size"):
-        if col not in tab:
-            tab[col] = np.nan
-    # a share of a 0/1 covariate reveals a count: mask arms where fewer than `thr` students have it
-    for i, row in tab.iterrows():
-        if row["effect_size_type"] == "Cox index":
-            ones_t = row["mean_treated"] * row["n_treated"]
-            ones_c = row["mean_control"] * row["n_control"]
-            if min(ones_t, ones_c, row["n_treated"] - ones_t, row["n_control"] - ones_c) < thr:
-                tab.loc[i, ["mean_treated", "mean_control", "effect_size"]] = np.nan
-                tab.loc[i, "status"] = f"suppressed (a cell under {thr} students)"
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)  # "n/a" is text here, not a blank
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise SpecError(f"attrition.boundary_table: {path} cannot be read as CSV ({err}). Fix: save it as CSV "
+                            "with columns overall, cautious, optimistic.") from None
+        for col in ("overall", "cautious", "optimistic"):
+            if col in table:
+                cells = table[col].str.strip()
+                num = pd.to_numeric(cells.where(cells != ""), errors="coerce")
+                bad = cells[num.isna() & (cells != "")]
+                if len(bad):
+                    raise SpecError(f"attrition.boundary_table: {path} column '{col}' holds text ({bad.iloc[0]!r} in "
+                                    f"{len(bad)} row(s)); it must hold percentage points. Fix: leave a cell blank "
+                                    "where the boundary is undefined, and write numbers only.")
+                table[col] = num
+        table.attrs["source"] = f"user file {path.name}"
+    return effects.attrition_check(ch.n_randomized_treated, ch.n_randomized_control, ch.n_analyzed_treated,
+                                   ch.n_analyzed_control, boundary=cfg.attrition_boundary, table=table)
+
+
+def _baseline_status(es: float, adjusted: bool) -> str:
+    """WWC category, with 'satisfied with adjustment' only when the impact model adjusts for it."""
+    cat = effects.classify_baseline_difference(es)
+    if cat == "satisfied with adjustment" and not adjusted:
+        return "not satisfied (needs adjustment: add to columns.covariates)"
+    return cat
+
+
+def _baseline(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
+    """WWC baseline equivalence: Hedges' g for scores, proportions and the Cox index for each category
+    of a characteristic (WWC Procedures Handbook v4.1 App. E; Standards Handbook v5.0 sec. III.B).
+
+    Every pretest, covariate and subgroup characteristic is checked. 0.05 < |g| <= 0.25 counts as
+    "satisfied with adjustment" only if the impact model adjusts for that characteristic."""
+    t = cfg.treatment
+    adjusted = set(cfg.model_covariates)
+    chars = list(dict.fromkeys([*cfg.pretests, *cfg.covariates, *cfg.subgroups]))
+    cols = ["characteristic", "category", "n_treated", "n_control", "mean_or_share_treated", "mean_or_share_control",
+            "sd_treated", "sd_control", "difference", "effect_size", "effect_size_type", "adjusted_in_model", "status"]
+    rows = []
+    for cov in chars:
+        d = df[[t, cov]].dropna()
+        n1, n0 = int((d[t] == 1).sum()), int((d[t] == 0).sum())
+        base = {"characteristic": cov, "category": "", "n_treated": n1, "n_control": n0,
+                "adjusted_in_model": "yes" if cov in adjusted else "no"}
+        numeric = pd.api.types.is_numeric_dtype(d[cov]) and not set(pd.unique(d[cov])) <= {0, 1}
+        if numeric:
+            try:
+                r = effects.baseline_equivalence(d, t, [cov]).iloc[0]
+                rows.append(base | {"mean_or_share_treated": r["mean_treated"], "mean_or_share_control": r["mean_control"],
+                                    "sd_treated": r["sd_treated"], "sd_control": r["sd_control"],
+                                    "difference": r["mean_treated"] - r["mean_control"], "effect_size": r["effect_size"],
+                                    "effect_size_type": "Hedges' g",
+                                    "status": _baseline_status(r["effect_size"], cov in adjusted)})
+            except PlmError as err:
+                rows.append(base | {"status": f"not computable: {err}"})
+            continue
+        levels = sorted(pd.unique(d[cov]), key=str)
+        if set(levels) <= {0, 1}:
+            levels = [1]          # a 0/1 flag: the share with it
+        elif len(levels) == 2:
+            levels = levels[1:]   # two categories: one share says it all
+        for lv in levels:
+            x1 = int(((d[cov] == lv) & (d[t] == 1)).sum())
+            x0 = int(((d[cov] == lv) & (d[t] == 0)).sum())
+            row = base | {"category": str(lv), "effect_size_type": "Cox index",
+                          "mean_or_share_treated": x1 / n1, "mean_or_share_control": x0 / n0,
+                          "difference": x1 / n1 - x0 / n0}
+            if min(x1, x0, n1 - x1, n0 - x0) < thr:
+                row |= {"mean_or_share_treated": np.nan, "mean_or_share_control": np.nan, "difference": np.nan,
+                        "status": f"suppressed (a cell under {thr} students)"}
+            else:
+                es = effects.cox_index(x1 / n1, x0 / n0).estimate
+                # a category of a characteristic is adjusted for only if the characteristic is a 0/1 covariate
+                row |= {"effect_size": es, "status": _baseline_status(es, cov in adjusted)}
+            rows.append(row)
+    tab = pd.DataFrame(rows, columns=cols)
     return suppress_small_cells(tab, ["n_treated", "n_control"], thr,
-                                statistic_columns=["mean_treated", "mean_control", "sd_treated", "sd_control",
-                                                   "effect_size"])
+                                statistic_columns=["mean_or_share_treated", "mean_or_share_control", "sd_treated",
+                                                   "sd_control", "difference", "effect_size"])
 
 
-def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Estimate]]]:
-    """The estimator the design calls for, plus sensitivity estimates."""
-    y, t, pre = cfg.primary_outcome, cfg.treatment, list(cfg.pretests)
+def _main_estimate(df: pd.DataFrame, cfg, outcome: str | None = None) -> tuple[Estimate, list[tuple[str, Estimate]]]:
+    """The estimator the design calls for, plus sensitivity estimates (``outcome``: default the primary one)."""
+    y, t, pre = outcome or cfg.primary_outcome, cfg.treatment, list(cfg.model_covariates)
     unit_col = {"school": cfg.school, "class": cfg.class_column}.get(cfg.assigned_unit)
     lvl = {"ci_level": cfg.ci_level}  # every interval at the config's level
     extra: list[tuple[str, Estimate]] = []
@@ -162,6 +238,29 @@ def _main_estimate(df: pd.DataFrame, cfg) -> tuple[Estimate, list[tuple[str, Est
     return main, extra
 
 
+def _outcomes(pilot: PilotData, main: Estimate) -> pd.DataFrame | None:
+    """Every configured outcome with the main effect's estimator; BH across outcomes (WWC: within a domain).
+
+    A secondary outcome is analysed on the assigned students who have it (its own analytic
+    sample; the data checks count the students without it)."""
+    cfg = pilot.config
+    if len(cfg.outcomes) < 2:
+        return None
+    rows = [{"outcome": cfg.primary_outcome, "role": "primary", "estimate": main.estimate, "std_error": main.std_error,
+             "ci_low": main.ci_low, "ci_high": main.ci_high, "df": main.df, "p_value": main.p_value,
+             "effect_size": main.effect_size, "n_students": main.n_treated + main.n_control}]
+    frame = pilot.frame
+    for c in cfg.outcomes[1:]:
+        d = frame[frame[c].notna()].copy()
+        e, _ = _main_estimate(d, cfg, outcome=c)
+        rows.append({"outcome": c, "role": "secondary", "estimate": e.estimate, "std_error": e.std_error,
+                     "ci_low": e.ci_low, "ci_high": e.ci_high, "df": e.df, "p_value": e.p_value,
+                     "effect_size": e.effect_size, "n_students": e.n_treated + e.n_control})
+    tab = pd.DataFrame(rows)
+    tab["p_adjusted_bh"] = effects.benjamini_hochberg(tab["p_value"].to_numpy())["p_adjusted"].to_numpy()
+    return tab
+
+
 def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, str]:
     rows = [{"quantity": "Hedges' g (WWC: adjusted difference / unadjusted pooled SD)", "estimate": main.effect_size,
              "ci_low": main.effect_size_ci_low, "ci_high": main.effect_size_ci_high}]
@@ -182,65 +281,106 @@ def _effect_size(main: Estimate, df: pd.DataFrame, cfg) -> tuple[pd.DataFrame, s
     return pd.DataFrame(rows), str(effects.interpret(g))
 
 
-def _bayes(df: pd.DataFrame, cfg, fast: bool, progress: bool = True) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+def bayes_formula(cfg, data: pd.DataFrame) -> tuple[str, str]:
+    """The Bayesian model mirroring the design, as an lme4 formula, and its description.
+
+    Group levels: the assigned unit and the levels above it that the data name (students in
+    classes in schools); blocks (multisite: schools) as fixed effects; the impact model's
+    covariates, centred. Nested levels are integrated out (:mod:`plmresearch.models.marginal`)."""
+    y, t = cfg.primary_outcome, cfg.treatment
+    covs = [f"{c}_c" for c in cfg.model_covariates]
+    fixed = f"{y} ~ {t}" + "".join(f" + {c}" for c in covs)
+    has_class = cfg.class_column is not None and cfg.class_column in data
+    if cfg.design == "multisite":
+        fixed += " + C(_school)"
+        if has_class:
+            return fixed + " + (1 | _school:_class)", "school blocks as fixed effects, classes as a group level"
+        return fixed, "school blocks as fixed effects"
+    if cfg.design == "cluster_rct" and cfg.assigned_unit == "school":
+        return fixed + " + (1 | _school)", "schools (the assigned unit) as a group level"
+    if has_class:
+        return fixed + " + (1 | _school/_class)", "classes within schools as group levels"
+    return fixed + " + (1 | _school)", "schools as a group level"
+
+
+def _prob(p: float, draws: int) -> str:
+    """A posterior probability as printed: never exactly 0 or 1 from a finite number of draws."""
+    if p > 0.999:
+        return "> 0.999"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def _bayes(df: pd.DataFrame, cfg, fast: bool, main: Estimate | None = None
+           ) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+    import logging
+
     from plmresearch import models
 
     y, t = cfg.primary_outcome, cfg.treatment
-    d = df[[y, t, cfg.school, *cfg.pretests]].dropna().copy()
+    keep = [y, t, cfg.school, *cfg.model_covariates] + ([cfg.class_column] if cfg.class_column else [])
+    d = df[list(dict.fromkeys(keep))].dropna().copy()
     sd = float(np.sqrt(((d.loc[d[t] == 1, y].var() * ((d[t] == 1).sum() - 1)) +
                         (d.loc[d[t] == 0, y].var() * ((d[t] == 0).sum() - 1))) / (len(d) - 2)))
     d["_school"] = d[cfg.school].astype(str)
-    pre = [f"{p}_c" for p in cfg.pretests]
-    for p in cfg.pretests:
+    if cfg.class_column:
+        d["_class"] = d[cfg.class_column].astype(str)
+    for p in cfg.model_covariates:
         d[f"{p}_c"] = d[p] - d[p].mean()
-    formula = f"{y} ~ {t}" + "".join(f" + {p}" for p in pre) + " + (1 | _school)"
+    formula, structure = bayes_formula(cfg, d)
+    if "|" not in formula:  # no group level left (multisite without classes): schools as a group level too
+        formula, structure = formula + " + (1 | _school)", "school blocks as fixed effects and as a group level"
     draws = 400 if fast else 1000
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=2 if fast else 4,
-                               random_seed=cfg.random_seed, posterior_predictive=False, warn=False,
-                               ci_level=cfg.ci_level, progress=progress)
+    chains = 2 if fast else 4
+    previous = logging.root.manager.disable
+    try:
+        logging.disable(logging.CRITICAL)  # PyMC/PyTensor's INFO lines; problems are kept in fit.notes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence problems are kept in fit.notes and shown in the report
+            fit = models.fit_bayes(formula, d, draws=draws, tune=draws, chains=chains,
+                                   random_seed=cfg.random_seed, posterior_predictive=False, warn=False,
+                                   ci_level=cfg.ci_level)
+    finally:
+        logging.disable(previous)
     post = fit.estimate(t)
     es_draws = np.asarray(post.draws) / sd
     thr = cfg.effect_threshold
     lo, hi = np.quantile(es_draws, [(1 - post.ci_level) / 2, 1 - (1 - post.ci_level) / 2])
     lvl = level_label(post.ci_level)
+    n_draws = es_draws.size
     table = pd.DataFrame([
-        {"quantity": "effect (outcome points), posterior mean", "value": post.estimate},
-        {"quantity": f"{lvl} credible interval, low", "value": post.ci_low},
-        {"quantity": f"{lvl} credible interval, high", "value": post.ci_high},
-        {"quantity": "effect in SD units (pooled within-arm SD), posterior mean", "value": float(es_draws.mean())},
-        {"quantity": f"effect in SD units, {lvl} credible interval low", "value": float(lo)},
-        {"quantity": f"effect in SD units, {lvl} credible interval high", "value": float(hi)},
-        {"quantity": "P(effect > 0)", "value": float(np.mean(es_draws > 0))},
-        {"quantity": f"P(effect > {thr:g} SD) (the district's threshold)", "value": float(np.mean(es_draws > thr))},
+        {"quantity": "effect (outcome points), posterior mean", "value": f"{post.estimate:.2f}"},
+        {"quantity": f"{lvl} credible interval (points)", "value": f"{post.ci_low:.2f} to {post.ci_high:.2f}"},
+        {"quantity": "effect in SD units (pooled within-arm SD), posterior mean", "value": f"{es_draws.mean():.3f}"},
+        {"quantity": f"{lvl} credible interval (SD units)", "value": f"{lo:.3f} to {hi:.3f}"},
+        {"quantity": "P(effect > 0)", "value": _prob(float(np.mean(es_draws > 0)), n_draws)},
+        {"quantity": f"P(effect > {thr:g} SD) (the district's threshold)",
+         "value": _prob(float(np.mean(es_draws > thr)), n_draws)},
     ])
-    notes = (f"Model: {formula.replace('_school', cfg.school)}; weakly informative priors; PyMC "
-             f"({'fast setting, ' if fast else ''}{2 if fast else 4} chains x {draws} draws).",) + tuple(post.notes)
-    return table, notes, es_draws
+    model_words = (formula.replace("_school", cfg.school).replace("_class", cfg.class_column or "class"))
+    notes = [f"Model: {model_words} ({structure}; the same covariates as the main effect); weakly informative "
+             f"priors; PyMC ({'fast setting, ' if fast else ''}{chains} chains x {draws} draws), group effects "
+             "integrated out of the likelihood."]
+    notes.append("Why its interval can differ from the design-based one: the Bayesian model assumes the "
+                 "group effects are normally distributed and borrows strength across groups through its priors, "
+                 "while the design-based interval makes no model assumption beyond the random assignment and "
+                 "uses small-sample corrected standard errors; with few assigned units the two can differ "
+                 "noticeably, and neither is wrong. Where they disagree, lean on the design-based one.")
+    conv = [n for n in (*fit.notes, *post.notes) if n]
+    if conv:
+        notes.append("Convergence problems reported by the sampler: " + " ".join(dict.fromkeys(conv)))
+    return table, tuple(notes), es_draws
 
 
-def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
-    y, t = cfg.primary_outcome, cfg.treatment
-    rows = []
-    for var in cfg.subgroups:
-        for level in sorted(pd.unique(df[var].dropna()), key=str):
-            sub = df[df[var] == level]
-            n1, n0 = int((sub[t] == 1).sum()), int((sub[t] == 0).sum())
-            row = {"subgroup": var, "level": str(level), "n_treated": n1, "n_control": n0,
-                   "estimate": np.nan, "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                   "effect_size": np.nan, "p_value": np.nan}
-            if min(n1, n0) >= max(thr, 2):
-                try:
-                    e = causal.difference_in_means(sub, outcome=y, treatment=t, ci_level=cfg.ci_level)
-                    row.update(estimate=e.estimate, std_error=e.std_error, ci_low=e.ci_low, ci_high=e.ci_high,
-                               effect_size=e.effect_size, p_value=e.p_value)
-                except PlmError:  # a subgroup the estimator rejects (e.g. a constant outcome) stays empty
-                    pass
-            rows.append(row)
-    tab = pd.DataFrame(rows)
+def _subgroups(df: pd.DataFrame, cfg, thr: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Subgroup effects from treatment x subgroup interactions in the main effect's model
+    (:mod:`plmresearch.pilot.subgroups`), BH-adjusted across all subgroups, masked below ``thr``."""
+    tab, het = subgroup_effects(df, cfg.primary_outcome, cfg.treatment, cfg.subgroups, design_of(cfg),
+                                ci_level=cfg.ci_level, min_cell=thr)
     if tab.empty:
-        return tab
+        return tab, het
+    tab = tab.drop(columns=[c for c in ("note",) if c in tab])
     ok = tab["p_value"].notna()
     tab["p_adjusted_bh"] = np.nan
     if ok.any():
@@ -249,10 +389,11 @@ def _subgroups(df: pd.DataFrame, cfg, thr: int) -> pd.DataFrame:
     tab["n_total"] = tab["n_treated"] + tab["n_control"]
     # n_total = n_treated + n_control (row relation) and the levels of a variable partition the sample
     # (group relation): complementary suppression on both, so a masked count cannot be recovered
-    return suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, total_column="n_total",
-                                groups="subgroup",
-                                statistic_columns=["estimate", "std_error", "ci_low", "ci_high", "effect_size",
-                                                   "p_value", "p_adjusted_bh"])
+    masked = suppress_small_cells(tab, ["n_treated", "n_control", "n_total"], thr, total_column="n_total",
+                                  groups="subgroup",
+                                  statistic_columns=["estimate", "std_error", "ci_low", "ci_high", "df",
+                                                     "p_value", "p_adjusted_bh"])
+    return masked, het
 
 
 def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.DataFrame | None,
@@ -270,18 +411,32 @@ def _limitations(pilot: PilotData, info: dict, main: Estimate, subgroups: pd.Dat
         out.append(f"{info['overall_pct']:.0f}% of students have no outcome (left the study or missed the test), "
                    f"{info['differential_pct']:.1f} points more in one arm than the other; if those who left differ "
                    "from those who stayed, the estimate is biased.")
-    if info["rating"] is None:
-        out.append("Attrition was not rated against the WWC boundaries (no boundary table supplied).")
-    if not baseline.empty and baseline["status"].astype(str).str.startswith("not satisfied").any():
-        out.append("Some baseline differences exceed 0.25 SD: by WWC rules, the groups are not equivalent on "
-                   "those characteristics, and adjustment cannot fully fix that.")
+    if info.get("rating") == "high":
+        out.append(f"Attrition is HIGH by the WWC's {info['boundary']} boundary: the WWC would require baseline "
+                   "equivalence of the analysed groups, and even then rates the study lower.")
+    if info.get("sensitive"):
+        out.append("The attrition rating would change under another transcription of the WWC boundary table; "
+                   "check the handbook's Table II.1.")
+    if not cfg.pretests:
+        out.append("No pretest: the report cannot check or adjust for differences in prior achievement between "
+                   "the groups, the most important baseline characteristic for the WWC.")
+    st = baseline["status"].astype(str) if not baseline.empty else pd.Series([], dtype=str)
+    if st.str.startswith("not satisfied").any():
+        which = sorted(set(baseline.loc[st.str.startswith("not satisfied"), "characteristic"].astype(str)))
+        out.append(f"Baseline equivalence is not satisfied for {', '.join(which)}: by WWC rules the groups are not "
+                   "shown equivalent there (differences over 0.25 SD, or 0.05-0.25 SD without adjustment in the "
+                   "impact model).")
     if main.ci_low <= 0 <= main.ci_high:
         out.append(f"The {level_label(main.ci_level)} confidence interval includes zero: the data are consistent "
                    "with no effect.")
-    if subgroups is not None and not subgroups.empty and subgroups["estimate"].astype(str).str.contains("suppress|<").any():
-        out.append("Some subgroups are too small to report and are masked; subgroup estimates are much less precise "
-                   "than the overall one, and differences between subgroups are not tested.")
-    if any("r_hat" in n or "effective sample" in n.lower() for n in bayes_notes):
+    if subgroups is not None and not subgroups.empty:
+        masked = subgroups["estimate"].astype(str).str.contains("suppress|<").any() or \
+            pd.to_numeric(subgroups["estimate"], errors="coerce").isna().any()
+        out.append("Subgroup results are exploratory: each subgroup holds fewer students than the whole sample, so "
+                   "its interval is wider than the overall one, and with many subgroups some differ by chance. "
+                   "Act on the overall effect; use subgroups to decide what to look at next."
+                   + (" Some subgroups are too small to report and are masked." if masked else ""))
+    if any(n.startswith("Convergence problems") for n in bayes_notes):
         out.append("The Bayesian sampler reported convergence problems (see section 5); treat its numbers as rough.")
     return out
 
@@ -302,11 +457,12 @@ def _fig_flow(flow_masked: pd.DataFrame, thr: int):
         except (TypeError, ValueError):
             ax.text(0, i, f"counts under {thr} masked", va="center")
             continue
-        ax.barh(i, analyzed, color="tab:blue", label="analyzed" if i == 0 else None)
-        ax.barh(i, left, left=analyzed, color="tab:orange", label="left the study / no outcome" if i == 0 else None)
+        ax.barh(i, analyzed, color=BLUE, label="analyzed" if i == 0 else None)
+        ax.barh(i, left, left=analyzed, color=ORANGE, label="left the study / no outcome" if i == 0 else None)
     ax.set_yticks(range(len(arms)), arms["arm"])
     ax.set_xlabel("students")
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     ax.set_title("Sample flow")
     return fig
 
@@ -314,9 +470,11 @@ def _fig_flow(flow_masked: pd.DataFrame, thr: int):
 def _fig_baseline(baseline: pd.DataFrame):
     fig, ax = _figure(figsize=(6, 0.45 * max(len(baseline), 1) + 1.4))
     b = baseline[pd.to_numeric(baseline["effect_size"], errors="coerce").notna()] if not baseline.empty else baseline
-    ax.axvspan(-0.05, 0.05, color="tab:green", alpha=0.15, label="|g| ≤ 0.05 satisfied")
-    ax.axvspan(0.05, 0.25, color="tab:orange", alpha=0.12, label="≤ 0.25 with adjustment")
-    ax.axvspan(-0.25, -0.05, color="tab:orange", alpha=0.12)
+    if len(b):
+        b = b.assign(covariate=[f"{c}" + (f" = {k}" if k else "") for c, k in zip(b["characteristic"], b["category"])])
+    ax.axvspan(-0.05, 0.05, color=GREEN, alpha=0.15, label="|g| ≤ 0.05 satisfied")
+    ax.axvspan(0.05, 0.25, color=ORANGE, alpha=0.12, label="≤ 0.25 with adjustment")
+    ax.axvspan(-0.25, -0.05, color=ORANGE, alpha=0.12)
     if len(b):
         ax.scatter(b["effect_size"].astype(float), range(len(b)), zorder=3)
         ax.set_yticks(range(len(b)), b["covariate"])
@@ -329,12 +487,14 @@ def _fig_baseline(baseline: pd.DataFrame):
 
 
 def _fig_effects(main_table: pd.DataFrame, ci_level: float):
-    fig, ax = _figure(figsize=(8, 0.5 * len(main_table) + 1.4))
+    fig, ax = _figure(figsize=(8, 0.7 * len(main_table) + 1.2))
     for i, r in enumerate(main_table.itertuples()):
         ax.errorbar(r.estimate, i, xerr=[[r.estimate - r.ci_low], [r.ci_high - r.estimate]], fmt="o", capsize=4,
-                    color="tab:blue" if i == 0 else "0.45")
+                    color=BLUE if i == 0 else "0.45")
     ax.axvline(0, color="0.4", lw=0.8)
-    labels = [str(s).split(":")[0] + ": " + str(s).split(":", 1)[1].strip()[:38] for s in main_table["estimator"]]
+    import textwrap
+
+    labels = ["\n".join(textwrap.wrap(str(s), 34)) for s in main_table["estimator"]]  # wrapped, never cut
     ax.set_yticks(range(len(main_table)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI")
@@ -344,82 +504,77 @@ def _fig_effects(main_table: pd.DataFrame, ci_level: float):
 
 def _fig_posterior(es_draws: np.ndarray, threshold: float):
     fig, ax = _figure(figsize=(6, 3))
-    ax.hist(es_draws, bins=50, density=True, color="tab:blue", alpha=0.6)
+    ax.hist(es_draws, bins=50, density=True, color=BLUE, alpha=0.6)
     ax.axvline(0, color="0.3", lw=1, label="no effect")
-    ax.axvline(threshold, color="tab:red", lw=1.5, ls="--", label=f"district threshold {threshold:g} SD")
+    ax.axvline(threshold, color=VERMILION, lw=1.5, ls="--", label=f"district threshold {threshold:g} SD")
     ax.set_xlabel("effect (SD units)")
     ax.set_ylabel("posterior density")
     ax.legend(fontsize=8)
-    ax.set_title(f"P(effect > 0) = {np.mean(es_draws > 0):.2f};  P(effect > {threshold:g} SD) = "
-                 f"{np.mean(es_draws > threshold):.2f}")
+    ax.set_title(f"P(effect > 0): {_prob(float(np.mean(es_draws > 0)), es_draws.size)};  "
+                 f"P(effect > {threshold:g} SD): {_prob(float(np.mean(es_draws > threshold)), es_draws.size)}")
     return fig
 
 
-def _fig_subgroups(sub: pd.DataFrame, ci_level: float):
+def _fig_subgroups(sub: pd.DataFrame, ci_level: float, overall: float | None = None):
     """Forest plot of the subgroups that are reported; masked subgroups are not drawn at all."""
     shown = sub[pd.to_numeric(sub["estimate"], errors="coerce").notna()].reset_index(drop=True)
     fig, ax = _figure(figsize=(6.5, 0.35 * max(len(shown), 1) + 1.4))
     for i, r in shown.iterrows():
         est, lo, hi = float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])
-        ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color="tab:blue")
+        ax.errorbar(est, i, xerr=[[est - lo], [hi - est]], fmt="o", capsize=3, color=BLUE)
     ax.axvline(0, color="0.4", lw=0.8)
+    if overall is not None:
+        ax.axvline(overall, color=BLUE, lw=1, ls="--", label="overall effect")
+        ax.legend(fontsize=8, loc="best")
     ax.set_yticks(range(len(shown)), [f"{r.subgroup} = {r.level}" for r in shown.itertuples()], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI (unadjusted)")
+    ax.set_xlabel(f"effect on the outcome (points), {level_label(ci_level)} CI (same model as the main effect)")
     ax.set_title("Results by subgroup (small groups not shown)", fontsize=10)
     return fig
 
 
 # --------------------------------------------------------------------------- entry point
 
-def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True,
-                  progress: bool = True) -> PilotAnalysis:
+def analyse_pilot(pilot: PilotData, fast: bool = False, bayesian: bool = True, progress=None) -> PilotAnalysis:
     """Run the seven sections on a prepared pilot; returns aggregates only.
 
-    ``progress`` shows a bar over the sections (and the sampling of the Bayesian one).
-    """
-    from plmresearch.progress import progress_bar
-
-    with progress_bar(total=6, desc="pilot report", unit="section", progress=progress) as bar:
-        return _analyse(pilot, fast, bayesian, progress, bar)
-
-
-def _analyse(pilot: PilotData, fast: bool, bayesian: bool, progress: bool, bar) -> PilotAnalysis:
-    def step(name: str) -> None:
-        bar.set_postfix_str(name)
-        bar.update(1)
-
+    ``progress``: called with a short line before each section (the CLI prints it on stderr)."""
+    say = progress or (lambda line: None)
     cfg = pilot.config
+    say("1/7 data checks")
     thr = cfg.suppression_threshold
     df = pilot.analytic
     checks = pilot.checks.to_frame(thr)
+    say("2/7 sample flow and attrition")
     flow, info = _flow(pilot, thr)
-    step("sample flow and attrition")
+    say("3/7 baseline equivalence")
     baseline = _baseline(df, cfg, thr)
-    step("baseline equivalence")
+    say("4/7 main effect")
     main, extra = _main_estimate(df, cfg)
     rows = [("design-based estimate: " + main.method, main)] + [(f"sensitivity: {k}", e) for k, e in extra]
     main_table = pd.DataFrame([{"estimator": k, "estimate": e.estimate, "std_error": e.std_error, "ci_low": e.ci_low,
                                 "ci_high": e.ci_high, "df": e.df, "p_value": e.p_value, "n_clusters": e.n_clusters,
                                 "effect_size": e.effect_size} for k, e in rows])
     es_table, interpretation = _effect_size(main, df, cfg)
-    step("main effect and effect size")
+    outcomes = _outcomes(pilot, main)
     bayes_table, bayes_notes, es_draws = (None, (), None)
     if bayesian:
-        bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast, progress)
-    step("Bayesian analysis")
-    subgroups = _subgroups(df, cfg, thr) if cfg.subgroups else None
-    step("subgroups")
+        say("5/7 Bayesian estimate (sampling; the slowest step)")
+        bayes_table, bayes_notes, es_draws = _bayes(df, cfg, fast)
+    say("6/7 subgroups")
+    subgroups, heterogeneity = _subgroups(df, cfg, thr) if cfg.subgroups else (None, None)
+    say("7/7 limitations and figures")
     figures = {"sample_flow": _fig_flow(flow, thr), "baseline": _fig_baseline(baseline),
                "main_effect": _fig_effects(main_table, main.ci_level)}
     if es_draws is not None:
         figures["posterior"] = _fig_posterior(es_draws, cfg.effect_threshold)
     if subgroups is not None and not subgroups.empty:
-        figures["subgroups"] = _fig_subgroups(subgroups, cfg.ci_level)
-    step("figures")
+        figures["subgroups"] = _fig_subgroups(subgroups, cfg.ci_level, main.estimate)
     return PilotAnalysis(
         design=cfg.design, threshold=thr, checks=checks, flow=flow, attrition=info, baseline=baseline,
         main=main_table, main_estimate=main, effect_size=es_table, interpretation=interpretation,
         bayes=bayes_table, bayes_notes=bayes_notes, subgroups=subgroups,
+        heterogeneity=heterogeneity, outcomes=outcomes, has_pretest=bool(cfg.pretests),
+        effect_threshold=cfg.effect_threshold, threshold_set=cfg.effect_threshold_set,
         limitations=_limitations(pilot, info, main, subgroups, bayes_notes, baseline), figures=figures,
     )

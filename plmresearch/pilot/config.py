@@ -50,6 +50,9 @@ columns:                      # column names as they appear in the file's header
   treatment: treatment        # (required) who received the program (see treatment_values)
   outcomes: [posttest]        # (required) one or more outcome scores; the first is the primary one
   pretests: [pretest]         # baseline scores on the same or a related test ([] if none)
+  covariates: []              # other 0/1 or numeric baseline characteristics the impact model adjusts for
+                              # (e.g. [frl, ell]); WWC: a baseline difference of 0.05-0.25 SD is acceptable
+                              # only if the model adjusts for that characteristic
   subgroups: [frl, ell, sped, race_ethnicity, gender]   # equity view; [] for none
 
 treatment_values:             # how the treatment column is coded
@@ -64,13 +67,23 @@ design:
                               #   comparison_schools - program schools chosen, not random, compared with others
   assigned_unit: school       # what was assigned: student | class | school
   blocked_by_school: false    # true if assignment was done separately within each school
+  drop_single_arm_blocks: false  # multisite: true drops schools where every student is in one arm (they
+                              # hold no within-school comparison); the data checks count them
 
 attrition:                    # who left the study: students with a missing primary outcome
-  boundary: cautious          # WWC attrition boundary: cautious | optimistic
-  boundary_table: null        # CSV of the WWC boundary table (columns overall, cautious, optimistic, in
-                              # percentage points) from the WWC Standards Handbook; plmresearch ships none,
-                              # and without it attrition is reported but not rated
-  left_study_column: null     # optional 0/1 column marking students who left (else: missing outcome)
+  boundary: cautious          # WWC attrition boundary: cautious | optimistic. The WWC's rule: use cautious
+                              # when the program itself may affect who leaves (e.g. students can opt out of
+                              # it, or it changes attendance); optimistic when leaving is unlikely to depend
+                              # on the program (e.g. moving away). The review protocol of the topic decides;
+                              # if unsure, keep cautious. The report also shows the rating under the other.
+  boundary_table: null        # null: the WWC boundary table shipped with plmresearch (Handbook v4.1 Table II.1,
+                              # a third-party transcription; the report names its source and status). Or a CSV
+                              # of your own (columns overall, cautious, optimistic, in percentage points),
+                              # transcribed from the handbook you apply; it overrides the shipped one.
+  left_study_column: null     # optional column marking students who left (else: missing outcome); accepted
+                              # values: 1/0, true/false, yes/no, y/n, left/stayed (any case); anything
+                              # else is refused
+  left_study_blank: null      # what a blank cell in left_study_column means: stayed | left (null: refuse blanks)
 
 privacy:
   drop_columns: [student_name]  # direct identifiers to remove before anything else (names, e-mail, birth dates...)
@@ -96,6 +109,7 @@ _SCHEMA: dict[str, dict[str, tuple[Any, bool, Any]]] = {
         "treatment": (str, True, None),
         "outcomes": ("strlist", True, None),
         "pretests": ("strlist", False, ()),
+        "covariates": ("strlist", False, ()),
         "subgroups": ("strlist", False, ()),
     },
     "treatment_values": {
@@ -106,11 +120,13 @@ _SCHEMA: dict[str, dict[str, tuple[Any, bool, Any]]] = {
         "type": (str, True, None),
         "assigned_unit": ((str, type(None)), False, None),
         "blocked_by_school": (bool, False, None),
+        "drop_single_arm_blocks": (bool, False, False),
     },
     "attrition": {
         "boundary": (str, False, "cautious"),
         "left_study_column": ((str, type(None)), False, None),
         "boundary_table": ((str, type(None)), False, None),
+        "left_study_blank": ((str, type(None)), False, None),
     },
     "privacy": {
         "drop_columns": ("strlist", False, ()),
@@ -141,6 +157,7 @@ class PilotConfig:
     blocked_by_school: bool
     class_column: str | None = None
     pretests: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
     subgroups: tuple[str, ...] = ()
     sheet: str | int | None = None
     treated_value: Any = 1
@@ -148,10 +165,13 @@ class PilotConfig:
     attrition_boundary: str = "cautious"
     attrition_boundary_table: Path | None = None
     left_study_column: str | None = None
+    left_study_blank: str | None = None
+    drop_single_arm_blocks: bool = False
     drop_columns: tuple[str, ...] = ()
     keep_columns: tuple[str, ...] = ()
     suppression_threshold: int = 10
     effect_threshold: float = 0.1
+    effect_threshold_set: bool = False  # True when the config states analysis.effect_threshold itself
     ci_level: float = 0.95
     random_seed: int | None = None
     output_folder: Path = Path("pilot_report")
@@ -162,6 +182,11 @@ class PilotConfig:
         return self.outcomes[0]
 
     @property
+    def model_covariates(self) -> tuple[str, ...]:
+        """What the impact model adjusts for: the pretests, then the other covariates."""
+        return tuple(self.pretests) + tuple(self.covariates)
+
+    @property
     def needs_within_school_comparison(self) -> bool:
         """True when treated and control students must be compared inside each school."""
         return self.design == "multisite" or (self.blocked_by_school and self.assigned_unit != "school")
@@ -170,7 +195,7 @@ class PilotConfig:
     def analysis_columns(self) -> tuple[str, ...]:
         """Every data column the analysis reads, in role order, without repeats."""
         cols = [self.student_id, self.school, self.class_column, self.treatment, *self.outcomes,
-                *self.pretests, *self.subgroups, self.left_study_column]
+                *self.pretests, *self.covariates, *self.subgroups, self.left_study_column]
         return tuple(dict.fromkeys(c for c in cols if c is not None))
 
     def with_overrides(self, **changes: Any) -> PilotConfig:
@@ -279,6 +304,9 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
     if unit == "class" and class_col is None:
         raise _fail(where, "columns.class", "classes were assigned, but no class column is named.",
                     "name the class/section column of your file.")
+    if not values["columns.outcomes"]:
+        raise _fail(where, "columns.outcomes", "is empty: the report needs at least one outcome.",
+                    "name the outcome column(s), e.g. `outcomes: [spring_score]` (the first is the primary one).")
     pretests = values["columns.pretests"]
     if design == "comparison_schools" and not pretests:
         raise _fail(where, "columns.pretests",
@@ -290,7 +318,8 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
              "attrition.left_study_column": values["attrition.left_study_column"]}
     seen: dict[str, str] = {}
     for role, col in [*roles.items(), *((f"columns.outcomes", c) for c in values["columns.outcomes"]),
-                      *((f"columns.pretests", c) for c in pretests)]:
+                      *((f"columns.pretests", c) for c in pretests),
+                      *((f"columns.covariates", c) for c in values["columns.covariates"])]:
         if col is None:
             continue
         if col in seen:
@@ -318,6 +347,12 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
     if values["attrition.boundary"] not in BOUNDARIES:
         raise _fail(where, "attrition.boundary", f"unknown boundary {values['attrition.boundary']!r}.",
                     "use cautious (the program may affect who stays) or optimistic.")
+    if values["attrition.left_study_blank"] not in (None, "stayed", "left"):
+        raise _fail(where, "attrition.left_study_blank", f"unknown value {values['attrition.left_study_blank']!r}.",
+                    "use stayed, left, or null (blank cells are then refused).")
+    if values["design.drop_single_arm_blocks"] and not (design == "multisite" or blocked):
+        raise _fail(where, "design.drop_single_arm_blocks", "only applies when assignment was within schools.",
+                    "remove it, or set design.type: multisite.")
     threshold = values["privacy.suppression_threshold"]
     if threshold < 1:
         raise _fail(where, "privacy.suppression_threshold", f"must be a positive whole number, got {threshold}.",
@@ -346,6 +381,7 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
         blocked_by_school=bool(blocked),
         class_column=class_col,
         pretests=pretests,
+        covariates=values["columns.covariates"],
         subgroups=values["columns.subgroups"],
         sheet=sheet,
         treated_value=values["treatment_values.treated"],
@@ -355,15 +391,37 @@ def _validate(raw: Any, where: str, base_dir: Path) -> PilotConfig:
                                   Path(values["attrition.boundary_table"]) if Path(values["attrition.boundary_table"]).is_absolute()
                                   else base_dir / values["attrition.boundary_table"]),
         left_study_column=values["attrition.left_study_column"],
+        left_study_blank=values["attrition.left_study_blank"],
+        drop_single_arm_blocks=bool(values["design.drop_single_arm_blocks"]),
         drop_columns=drop,
         keep_columns=keep,
         suppression_threshold=int(threshold),
         effect_threshold=effect,
+        effect_threshold_set="effect_threshold" in (raw.get("analysis") or {}),
         ci_level=level,
         random_seed=values["analysis.random_seed"],
         output_folder=out if out.is_absolute() else base_dir / out,
         source=where,
     )
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key repeated in one mapping (YAML says keys are unique; PyYAML
+    would silently keep the last one, so a config could say two things and mean the second)."""
+
+
+def _construct_unique(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key '{key}' appears twice (first at line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique)
 
 
 def load_config(path: str | os.PathLike) -> PilotConfig:
@@ -374,6 +432,9 @@ def load_config(path: str | os.PathLike) -> PilotConfig:
     the data file itself is checked when it is read (:func:`plmresearch.data.files.read_table`).
     """
     p = Path(path)
+    if p.is_dir():
+        raise SpecError(f"{p}: is a folder, not a config file. Fix: give the path of the YAML file inside it "
+                        f"(e.g. {p / 'pilot.yaml'}), or create one with `plm pilot init`.")
     if not p.is_file():
         raise SpecError(f"{p}: config file not found. Fix: check the path, or create one with `plm pilot init`.")
     try:
@@ -381,7 +442,7 @@ def load_config(path: str | os.PathLike) -> PilotConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{p}: cannot read the config ({exc}). Fix: save it as UTF-8 text.") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

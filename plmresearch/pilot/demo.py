@@ -300,13 +300,16 @@ def write_demo(folder: str | os.PathLike, *, file_type: str = "csv", **kwargs: A
     """
     if file_type not in ("csv", "xlsx", "parquet"):
         raise InputError(f"`file_type` must be 'csv', 'xlsx' or 'parquet', got {file_type!r}.")
-    district = simulate_district(**kwargs)
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
     data_path, config_path = root / f"district_pilot.{file_type}", root / "pilot.yaml"
-    for p in (data_path, config_path):
-        if p.exists():
-            raise SpecError(f"{p}: already exists and was left untouched. Fix: choose an empty folder.")
+    if root.exists() and not root.is_dir():
+        raise SpecError(f"{root}: is a file, not a folder; it was left untouched. Fix: choose a new folder.")
+    existing = [p.name for p in (data_path, config_path, root / "pilot_report") if p.exists()]
+    if existing:  # checked before anything is simulated or written
+        raise SpecError(f"{root}: already holds {', '.join(existing)} from an earlier demo; nothing was written. "
+                        "Fix: choose a new folder (plm pilot demo NEW_FOLDER) or remove those files yourself.")
+    district = simulate_district(**kwargs)
+    root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".district_pilot.tmp.{file_type}"
     if file_type == "csv":
         district.data.to_csv(tmp, index=False)

@@ -215,6 +215,34 @@ def _treatment(df: pd.DataFrame, cfg: PilotConfig) -> pd.Series:
     return out
 
 
+_LEFT = {"1": True, "0": False, "true": True, "false": False, "yes": True, "no": False, "y": True, "n": False,
+         "left": True, "stayed": False, "1.0": True, "0.0": False}
+
+
+def _left_study(s: pd.Series, cfg: PilotConfig) -> pd.Series:
+    """The left-study column as booleans, from an explicit list of codes only (blank per the config)."""
+    text = s.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                                else str(v).strip().casefold())
+    blank = text == ""
+    known = text.isin(_LEFT)
+    bad = ~known & ~blank
+    problems = []
+    if bad.any():
+        problems.append(f"values the config does not explain: {_describe_values(s[bad])}")
+    if blank.any() and cfg.left_study_blank is None:
+        problems.append(f"{int(blank.sum())} blank cell(s), and attrition.left_study_blank does not say what "
+                        "blank means")
+    if problems:
+        raise InputError(
+            f"Left-study column '{cfg.left_study_column}' has {'; '.join(problems)}. Accepted codes: 1/0, "
+            "true/false, yes/no, y/n, left/stayed (any case). Fix: recode the column, or set "
+            "attrition.left_study_blank: stayed (or left) if blank cells have one meaning."
+        )
+    out = text.map(_LEFT).astype(object)
+    out[blank] = cfg.left_study_blank == "left"
+    return out.astype(bool)
+
+
 def _numeric_scores(df: pd.DataFrame, col: str, role: str) -> pd.Series:
     s = df[col]
     if pd.api.types.is_bool_dtype(s):
@@ -275,7 +303,7 @@ def prepare_pilot_data(df: pd.DataFrame,
         "columns.student_id": [cfg.student_id], "columns.school": [cfg.school],
         "columns.class": [cfg.class_column] if cfg.class_column else [], "columns.treatment": [cfg.treatment],
         "columns.outcomes": list(cfg.outcomes), "columns.pretests": list(cfg.pretests),
-        "columns.subgroups": list(cfg.subgroups),
+        "columns.covariates": list(cfg.covariates), "columns.subgroups": list(cfg.subgroups),
         "attrition.left_study_column": [cfg.left_study_column] if cfg.left_study_column else [],
     }
     for key, cols in roles.items():
@@ -300,6 +328,7 @@ def prepare_pilot_data(df: pd.DataFrame,
     treat = _treatment(df, cfg)
     outcomes = {c: _numeric_scores(df, c, "outcome") for c in cfg.outcomes}
     pretests = {c: _numeric_scores(df, c, "pretest") for c in cfg.pretests}
+    pretests |= {c: _numeric_scores(df, c, "covariate") for c in cfg.covariates if c not in pretests}
 
     steps: list[dict[str, Any]] = []
 
@@ -359,7 +388,18 @@ def prepare_pilot_data(df: pd.DataFrame,
     if cfg.needs_within_school_comparison:
         share = frame.groupby(cfg.school)[cfg.treatment].mean()
         only_t, only_c = share[share == 1].index.tolist(), share[share == 0].index.tolist()
-        if only_t or only_c:
+        if (only_t or only_c) and cfg.drop_single_arm_blocks:
+            m = frame[cfg.school].isin(only_t + only_c)
+            tm = frame[cfg.treatment]
+            steps.append({"check": f"school with students in one arm only ({len(only_t) + len(only_c)} school(s); "
+                                   "design.drop_single_arm_blocks: true)", "action": "dropped",
+                          "n_rows": int(m.sum()), "n_treated": float((m & (tm == 1)).sum()),
+                          "n_control": float((m & (tm == 0)).sum())})
+            frame = frame.loc[~m].copy()
+            if frame.empty or frame[cfg.treatment].nunique() < 2:
+                raise InputError("After dropping the schools with a single arm, no within-school comparison is "
+                                 "left. Fix: check the treatment column and design.type.")
+        elif only_t or only_c:
             which = []
             if only_t:
                 which.append(f"{len(only_t)} school(s) with only treated students: {list(map(str, only_t[:5]))}")
@@ -367,17 +407,18 @@ def prepare_pilot_data(df: pd.DataFrame,
                 which.append(f"{len(only_c)} school(s) with only control students: {list(map(str, only_c[:5]))}")
             raise InputError(
                 f"Design '{cfg.design}' compares treated and control students within each school, but there "
-                f"are {'; '.join(which)}. Fix: remove those schools from the file (they cannot contribute a "
-                "within-school comparison), or, if whole schools were assigned, set design.type to cluster_rct "
-                "(random) or comparison_schools (not random)."
+                f"are {'; '.join(which)}. Fix: set design.drop_single_arm_blocks: true to leave them out (they "
+                "cannot contribute a within-school comparison; the data checks count them), remove them from "
+                "the file, or, if whole schools were assigned, set design.type to cluster_rct (random) or "
+                "comparison_schools (not random)."
             )
 
+    t = frame[cfg.treatment]
     n_rand_t, n_rand_c = int((t == 1).sum()), int((t == 0).sum())
     primary = frame[cfg.primary_outcome]
     left = primary.isna()
     if cfg.left_study_column:
-        flag = pd.to_numeric(frame[cfg.left_study_column], errors="coerce").fillna(0) != 0
-        left = left | flag
+        left = left | _left_study(frame[cfg.left_study_column], cfg)
     mt, mc = int(((t == 1) & left).sum()), int(((t == 0) & left).sum())
     steps.append({"check": f"primary outcome '{cfg.primary_outcome}' missing (left the study)",
                   "action": "attrition", "n_rows": mt + mc, "n_treated": float(mt), "n_control": float(mc)})

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from plmresearch.data.files import IntakeLog, read_table
+from plmresearch.errors import ColumnError
 from plmresearch.pilot.config import PilotConfig
 from plmresearch.pilot.intake import DataChecks, prepare_pilot_data, protect_identifiers
 
@@ -34,6 +35,28 @@ class PilotData:
         return self.frame[self.frame["in_analytic_sample"]].copy()
 
 
+def _check_sheet(raw: pd.DataFrame, config: PilotConfig) -> None:
+    """An Excel file whose student data sit on another sheet: say which sheet, not 'column missing'."""
+    if config.data_file.suffix.lower() not in (".xlsx", ".xlsm"):
+        return
+    needed = [c for c in config.analysis_columns]
+    if all(c in raw.columns for c in needed):
+        return
+    import openpyxl
+
+    book = openpyxl.load_workbook(config.data_file, read_only=True)
+    try:
+        for i, ws in enumerate(book.worksheets):
+            header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+            if i and set(needed) <= {str(h) for h in header if h is not None}:
+                shown = config.sheet if config.sheet is not None else book.sheetnames[0]
+                raise ColumnError(
+                    f"{config.data_file.name}: the columns named in the config are on sheet '{ws.title}', not on "
+                    f"sheet '{shown}' that was read. Fix: set `sheet: {ws.title}` under data: in the config.")
+    finally:
+        book.close()
+
+
 def load_pilot_data(config: PilotConfig, key: bytes | str | None = None) -> PilotData:
     """Read ``config.data_file``, apply the identifier policy and pseudonyms, and check the data.
 
@@ -43,6 +66,7 @@ def load_pilot_data(config: PilotConfig, key: bytes | str | None = None) -> Pilo
     """
     text = [c for c in (config.student_id, config.school, config.class_column) if c]
     raw, log = read_table(config.data_file, sheet=config.sheet, text_columns=text)
+    _check_sheet(raw, config)
     safe = protect_identifiers(raw, config, key=key)
     frame, checks = prepare_pilot_data(safe, config)
     return PilotData(frame=frame, checks=checks, intake=log, config=config)

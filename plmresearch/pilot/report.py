@@ -19,7 +19,7 @@ from plmresearch.report.pilot_html import render_pilot_report
 
 
 def write_report(config: PilotConfig, output: str | Path | None = None, fast: bool = False,
-                 bayesian: bool = True, progress: bool = True) -> tuple[Path, PilotAnalysis]:
+                 bayesian: bool = True, progress=None) -> tuple[Path, PilotAnalysis]:
     """Analyse the pilot and write ``report.html`` and one CSV per table into a NEW folder."""
     target = Path(output) if output is not None else Path(config.output_folder)
     if target.exists():
@@ -27,8 +27,12 @@ def write_report(config: PilotConfig, output: str | Path | None = None, fast: bo
                         "config, or --output); reports never overwrite earlier ones.")
     if not target.parent.exists():
         raise SpecError(f"The folder {target.parent} does not exist. Fix: create it or choose another output folder.")
+    if progress:
+        progress(f"reading {Path(config.data_file).name}")
     pilot = load_pilot_data(config)
     analysis = analyse_pilot(pilot, fast=fast, bayesian=bayesian, progress=progress)
+    if progress:
+        progress("writing the report")
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         (tmp / "report.html").write_text(

@@ -126,7 +126,7 @@ def test_write_demo_runs_through_the_intake(tmp_path):
     shown = repr(pilot)  # a notebook cell ending in `pilot` must not print rows
     assert "frame=" not in shown and not any(pid in shown for pid in pilot.frame["student_id"])
     assert data_path.read_bytes() == before
-    with pytest.raises(SpecError, match="already exists"):
+    with pytest.raises(SpecError, match="already holds"):
         write_demo(tmp_path, random_seed=9)
     for ext in ("xlsx", "parquet"):
         path, _, _ = write_demo(tmp_path / ext, file_type=ext, random_seed=1, n_schools=2, students_per_class=6)
