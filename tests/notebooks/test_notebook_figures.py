@@ -26,10 +26,13 @@ FIGURES = {
     "pilot_report.ipynb": 5,  # sample flow, baseline, main effect, posterior, subgroups
     "repro_assistments_2009_bkt.ipynb": 1,  # reproduction plot
     "repro_assistments_mastery_ab.ipynb": 2,  # reproduction plot, three estimators
+    "repro_dietrichson2021.ipynb": 1,  # orchard plot by component
     "repro_eight_schools_rubin1981.ipynb": 3,  # reproduction plot, caterpillar, p(tau | y)
     "repro_hsb_raudenbush_bryk.ipynb": 1,  # reproduction plot
+    "repro_mindspark_msg2019.ipynb": 3,  # Figure 1 (level vs grade), Figure 3 (by baseline percentile), attendance
     "repro_reading_methods_baumann.ipynb": 2,  # scores by method, reproduction plot
     "repro_star_krueger1999.ipynb": 2,  # percentile densities, reproduction plot
+    "tutorial_crossed_irt_verbagg.ipynb": 0,  # tables only (no figure yet)
     "tutorial_causal_designs.ipynb": 4,  # simulated outcomes, love plot, event study, RD plot
     "tutorial_effect_sizes.ipynb": 2,  # forest, funnel
     "tutorial_knowledge_tracing.ipynb": 3,  # parameters, learning curves, trajectories
