@@ -256,8 +256,7 @@ def mindspark_attrition(df, study, *, fast=False, subject="math", n_boot=500, ra
 @register(values=("attrition_overall", "attrition_differential", "low_attrition_cautious", "low_attrition_optimistic"))
 def mindspark_wwc_attrition(df, study, *, fast=False, subject="math"):
     """WWC attrition: the Table 2 analysis sample (baseline and endline score) out of the 619 randomized, rated
-    with the boundary table shipped in ``plmresearch.effects`` (1 = low attrition, 0 = high; NaN when
-    the installed version ships no table -- the rates are computed either way)."""
+    with the WWC boundary table shipped in ``plmresearch.effects`` (1 = low attrition, 0 = high)."""
     from plmresearch import effects
 
     base, end = _subject(subject)
@@ -265,35 +264,10 @@ def mindspark_wwc_attrition(df, study, *, fast=False, subject="math"):
     n_t, n_c = int((df["treat"] == 1).sum()), int((df["treat"] == 0).sum())
     a_t, a_c = int((analysed & (df["treat"] == 1)).sum()), int((analysed & (df["treat"] == 0)).sum())
     rates = effects.attrition_rates(n_t, n_c, a_t, a_c)
-    out = {"attrition_overall": rates["overall"], "attrition_differential": rates["differential"],
-           "low_attrition_cautious": np.nan, "low_attrition_optimistic": np.nan}
-    boundary = _boundary()
-    if boundary is not None:
-        rating = effects.attrition_check(n_t, n_c, a_t, a_c, boundary=boundary)
-        out.update(low_attrition_cautious=float(rating.cautious == "low"),
-                   low_attrition_optimistic=float(rating.optimistic == "low"))
-    return out
-
-
-def _boundary():
-    """The WWC attrition boundary table shipped with ``effects`` (a third-party transcription of
-    Standards Handbook v4.1 Table II.1; see its docstring)."""
-    from plmresearch import effects
-
-    for name in ("wwc_attrition_boundaries", "attrition_boundaries", "default_attrition_boundaries",
-                 "shipped_attrition_boundaries"):
-        fn = getattr(effects, name, None)
-        if callable(fn):
-            return fn()
-    from pathlib import Path
-
-    for entry in sorted(Path(effects.__file__).parent.rglob("*attrition*.csv")):
-        if "two_encodings" not in entry.name:
-            t = pd.read_csv(entry).rename(columns={"overall_attrition_pct": "overall",
-                                                   "cautious_max_differential_pct": "cautious",
-                                                   "optimistic_max_differential_pct": "optimistic"})
-            return effects.attrition_boundary_table(t)
-    return None
+    rating = effects.attrition_check(n_t, n_c, a_t, a_c)  # the shipped WWC table (SECONDARY; see its provenance)
+    return {"attrition_overall": rates["overall"], "attrition_differential": rates["differential"],
+            "low_attrition_cautious": float(rating.cautious == "low"),
+            "low_attrition_optimistic": float(rating.optimistic == "low")}
 
 
 @register(values=("g", "improvement_index", "g_ci_low", "g_ci_high"))
