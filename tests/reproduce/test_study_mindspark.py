@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from plmresearch import effects, load_dataset
+from plmresearch import load_dataset
 from plmresearch.reproduce import load_study
 from plmresearch.reproduce.studies import mindspark_msg2019 as ms
 
