@@ -179,15 +179,21 @@ def add_wwc_effect_size(estimate: Estimate, sd_t: float, n_t: float, sd_c: float
     ``g = ω · estimate / S_p`` with ``S_p`` the unadjusted pooled within-arm SD of the
     outcome (WWC Procedures Handbook v4.1 App. E); the CI of g is the estimate's CI
     rescaled by the same factor. ``exact=True`` uses the gamma-function J instead of ω.
+    A posterior estimate's draws are rescaled too, so ``prob_greater(x, scale="effect_size")``
+    answers on the g scale.
     """
     if not isinstance(estimate, Estimate):
         raise InputError(f"`estimate` must be a plmresearch Estimate, got {type(estimate).__name__}.")
     sp = pooled_sd(sd_t, n_t, sd_c, n_c)
     j = hedges_correction(float(n_t) + float(n_c) - 2, exact=exact)
     k = j / sp
-    return replace(estimate, effect_size=estimate.estimate * k,
+    changes = dict(effect_size=estimate.estimate * k,
                    effect_size_type="Hedges' g" if exact else "Hedges' g (WWC)",
                    effect_size_ci_low=estimate.ci_low * k, effect_size_ci_high=estimate.ci_high * k)
+    draws = getattr(estimate, "draws", None)
+    if draws is not None and hasattr(estimate, "effect_size_draws"):  # a PosteriorEstimate
+        changes["effect_size_draws"] = np.asarray(draws, dtype=float) * k
+    return replace(estimate, **changes)
 
 
 # ----------------------------------------------------------------------------- baseline equivalence

@@ -177,3 +177,17 @@ def test_add_wwc_effect_size_to_estimate():
     assert out.effect_size == pytest.approx(0.2051871564, abs=1e-9)
     assert out.effect_size_ci_low == pytest.approx(0.2051871564 / 3, abs=1e-9)
     assert out.effect_size_type == "Hedges' g (WWC)" and est.effect_size is None
+
+
+def test_add_wwc_effect_size_rescales_posterior_draws():
+    """A posterior estimate's draws move to the g scale with the same factor (g_WWC = 0.2051871564
+    per 3 points, sheet §1.1 [PY]), so probabilities on the effect-size scale use g, not points."""
+    from plmresearch.models import PosteriorEstimate
+
+    draws = np.random.default_rng(1).normal(3.0, 1.0, size=4000)
+    est = PosteriorEstimate.from_draws(draws, parameter="effect", method="test draws")
+    out = add_wwc_effect_size(est, 15, 50, 14, 50)
+    k = 0.2051871564 / 3
+    assert out.effect_size_draws == pytest.approx(draws * k, rel=1e-9)
+    assert out.prob_greater(0.2, scale="effect_size") == pytest.approx(np.mean(draws * k > 0.2))
+    assert est.effect_size_draws is None  # the input is not modified
