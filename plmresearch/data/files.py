@@ -194,7 +194,8 @@ def read_table(
                         "open and re-save it in Excel, or export it as CSV.") from None
         names = sheets.sheet_names
         if sheet is not None and not (sheet in names or (isinstance(sheet, int) and 0 <= sheet < len(names))):
-            raise _fail(p, f"has no sheet {sheet!r}; its sheets are {names}.", "set data.sheet to one of them.")
+            raise _fail(p, f"has no sheet {sheet!r}; its sheets are {names}.",
+                        "pass `sheet=` one of them (in a pilot config: `data.sheet`).")
         try:
             df = pd.read_excel(sheets, sheet_name=0 if sheet is None else sheet, dtype={c: str for c in text_cols})
         except Exception as exc:
