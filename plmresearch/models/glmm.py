@@ -40,6 +40,7 @@ from plmresearch.models.lmm_pls import (
     PLSProblem,
     _newton_polish,
     blas_threads,
+    conditional_sd,
     fixed_table,
     random_effects_table,
     random_terms,
@@ -275,10 +276,12 @@ def fit_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: str = "
         prob.loglik(theta, beta)
         u = prob.u
         b = pls.lam(theta) @ u
+        # the factor now holds Lambda'Z'WZ Lambda + I at the modes: lme4's condVar with scale 1
+        cond_sd = conditional_sd(pls, theta, 1.0)
     names = list(x.columns)
     fixed = fixed_table(names, beta, vcov, ci_level)
     vc = variance_table(terms, theta, pls.theta_slices, None)
-    re = random_effects_table(terms, b, None)
+    re = random_effects_table(terms, b, cond_sd)
     n_groups: dict[str, int] = {}
     for t in terms:
         n_groups.setdefault(t.group, t.n_levels)

