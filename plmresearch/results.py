@@ -280,6 +280,8 @@ def estimates_table(estimates: list[Result] | dict[str, Result]) -> pd.DataFrame
     multilevel fit); a dict's keys become a leading ``label`` column. Columns a
     result lacks are left empty.
     """
+    if not isinstance(estimates, (dict, list, tuple)):
+        raise InputError(f"`estimates` must be a list or dict of plmresearch results, got {type(estimates).__name__}.")
     items = list(estimates.items()) if isinstance(estimates, dict) else [(None, e) for e in estimates]
     if not items:
         raise InputError("`estimates` is empty; pass at least one result.")

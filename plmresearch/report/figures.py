@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 
 from plmresearch._plotting import figure_axes
+from plmresearch.errors import InputError
 from plmresearch.reproduce import StudyResult
 
 
@@ -18,6 +19,8 @@ def plot_reproduction(result: StudyResult, ax=None, title: str | None = None):
     tolerance), green dots are within it, red dots are misses (clipped at ±3, marked ▶/◀).
     Each label gives the published value and ours.
     """
+    if not isinstance(result, StudyResult):
+        raise InputError(f"`result` must be a StudyResult (from run_study), got {type(result).__name__}.")
     t = result.table[result.table["within_tolerance"] != "n/a"].reset_index(drop=True)
     fig, ax = figure_axes(ax, (9, 0.32 * len(t) + 1.4))
     y = np.arange(len(t))[::-1]

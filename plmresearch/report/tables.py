@@ -10,6 +10,11 @@ import pandas as pd
 from plmresearch.errors import InputError
 
 
+def _check_digits(digits) -> None:
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or not 0 <= digits <= 15:
+        raise InputError(f"`digits` must be a whole number from 0 to 15, got {digits!r}.")
+
+
 def format_number(value, digits: int = 3, whole_from: float = 0.0) -> str:
     """One cell as text: whole numbers with thousands separators (``5,874``), other numbers with
     ``digits`` decimals, missing values as an empty cell; anything else as ``str``.
@@ -19,6 +24,9 @@ def format_number(value, digits: int = 3, whole_from: float = 0.0) -> str:
     >>> format_number(5874.0), format_number(1.28456), format_number(float("nan")), format_number(7.12e-13)
     ('5,874', '1.285', '', '7.1e-13')
     """
+    _check_digits(digits)
+    if isinstance(whole_from, bool) or not isinstance(whole_from, numbers.Real) or not whole_from >= 0:
+        raise InputError(f"`whole_from` must be a non-negative number, got {whole_from!r}.")
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -46,8 +54,7 @@ def tidy_table(df: pd.DataFrame, digits: int = 3):
             df = df.to_frame()
         else:
             raise InputError(f"`tidy_table` takes a DataFrame, got {type(df).__name__}.")
-    if not isinstance(digits, numbers.Integral) or digits < 0:
-        raise InputError(f"`digits` must be a non-negative integer, got {digits!r}.")
+    _check_digits(digits)
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     formatters = {}
     for c in df.columns:

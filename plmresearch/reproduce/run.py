@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from plmresearch.errors import PlmError
+from plmresearch.errors import PlmError, SpecError
 from plmresearch.reproduce.registry import get_estimator
 from plmresearch.reproduce.scoreboard import SCOREBOARD_COLUMNS, StudyResult
 
@@ -24,6 +24,11 @@ def run_study(study: Study, fast: bool = False, data: pd.DataFrame | None = None
     An estimator's :class:`~plmresearch.errors.PlmError` is recorded against its analysis (its
     targets show as misses with the message) instead of stopping the other analyses.
     """
+    if not (hasattr(study, "analyses") and hasattr(study, "load_data")):  # a Study (imported lazily: no cycle)
+        hint = f" Use run_study(load_study({study!r}))." if isinstance(study, str) else ""
+        raise SpecError(f"`study` must be a Study from load_study, got {type(study).__name__}.{hint}")
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise SpecError(f"`data` must be a pandas DataFrame or None, got {type(data).__name__}.")
     df = study.load_data() if data is None else data
     values: dict[str, dict[str, float]] = {}
     errors: dict[str, str] = {}

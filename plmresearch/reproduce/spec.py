@@ -140,7 +140,12 @@ def load_study(name_or_path: str | Path) -> Study:
     Every problem raises :class:`SpecError` naming the file, the key and the fix:
     unknown dataset, unknown column, unknown estimator, a target without source.
     """
+    if not isinstance(name_or_path, (str, Path)) or not str(name_or_path).strip():
+        raise SpecError(f"`name_or_path` must be a study name (see list_studies()) or a path to a .yaml spec, "
+                        f"got {type(name_or_path).__name__} {name_or_path!r}.")
     path = Path(name_or_path)
+    if path.is_dir():
+        raise SpecError(f"`name_or_path` {str(path)!r} is a folder; pass a study spec file (.yaml) or a study name.")
     if path.suffix not in (".yaml", ".yml"):
         path = studies_dir() / f"{name_or_path}.yaml"
     if not path.is_file():
@@ -265,6 +270,10 @@ def list_studies() -> list[str]:
 
 def run_studies(names: list[str] | None = None, fast: bool = False, progress=None) -> Scoreboard:
     """Run the named studies (all by default) and return the scoreboard."""
+    if isinstance(names, (str, Path)):
+        names = [names]  # one study, not its letters
+    elif names is not None and not isinstance(names, (list, tuple)):
+        raise SpecError(f"`names` must be a list of study names, got {type(names).__name__}.")
     names = names or list_studies()
     studies = [load_study(n) for n in names]  # validate every spec before running any
     results = []

@@ -52,6 +52,9 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name))
+                                          for f in dataclasses.fields(a))
     try:
         return bool(a == b) or (a is b)
     except Exception:  # noqa: BLE001
@@ -93,6 +96,8 @@ def numbers_in(obj: Any, *, depth: int = 0) -> Iterable[tuple[str, float]]:
 
 
 def _notes(obj: Any) -> tuple[str, ...]:
+    if isinstance(obj, (pd.DataFrame, pd.Series)):  # a table's "notes" column is data, not a note on it
+        return tuple(map(str, obj.attrs.get("notes", ())))
     for attr in ("notes", "warnings"):
         val = getattr(obj, attr, None)
         if val:
