@@ -163,7 +163,9 @@ CASES: list[Case] = [
     E("multilevel_maxiter_zero", M.multilevel, F, ML, maxiter=0, names="maxiter"),
     E("multilevel_maxiter_fraction", M.multilevel, F, ML, maxiter=2.5, names="maxiter"),
     E("multilevel_outcome_constant", M.multilevel, F, with_(ML, y=3.0), names="y"),
-    E("multilevel_predictor_equals_group", M.multilevel, "y ~ school + (1 | school)", ML, names="school"),
+    C("multilevel_predictor_equals_group", M.multilevel, "y ~ school + (1 | school)", ML),  # lme4 fits it too
+    E("multilevel_collinear_predictors", M.multilevel, "y ~ x + x2 + (1 | school)", with_(ML, x2=2 * ML.x),
+      names="x2"),
     C("multilevel_nullable_int_outcome", M.multilevel, F, with_(ML, y=ML.y.round().astype("Int64")), expect="result"),
     C("multilevel_nullable_float_with_na", M.multilevel, F,
       with_(ML, x=pd.array([pd.NA] + ML.x.tolist()[1:], dtype="Float64")), expect="result"),
@@ -254,7 +256,8 @@ CASES: list[Case] = [
     E("growth_model_engine", M.growth_model, ML, "y", "x", "school", engine="sas", names="engine"),
     E("likelihood_ratio_test_not_fits", M.likelihood_ratio_test, 1, 2, names="restricted"),
     C("likelihood_ratio_test_reml_note", lambda: M.likelihood_ratio_test(
-        M.multilevel("y ~ 1 + (1 | school)", ML, reml=False), M.multilevel(F, ML, reml=False))),
+        M.multilevel("y ~ 1 + (1 | school)", ML, reml=False), M.multilevel(F, ML, reml=False)),
+      allow_nan=("Chisq", "Df", "p_value")),  # R's anova() layout: the first row has no test
     E("profile_ci_not_fit", M.profile_ci, "fit", names="fit"),
     E("profile_ci_level_95", lambda: M.profile_ci(M.fit_lmm(F, ML), level=95), names="level"),
     E("diagnostics_not_idata", M.diagnostics, {"a": 1}, names="idata"),
@@ -328,7 +331,8 @@ CASES: list[Case] = [
       names="obs"),
     E("first_mastery_seq_start_wrong", K.first_mastery, [K.ConsecutiveCorrect(2)], np.array([1, 1, 0]),
       np.array([0, 7]), names="seq_start"),
-    C("mastery_opportunities_ok", K.mastery_opportunities, BKT, rules=[K.ConsecutiveCorrect(3)]),
+    C("mastery_opportunities_ok", K.mastery_opportunities, BKT, rules=[K.ConsecutiveCorrect(3)],
+      allow_nan=("3-CCR",)),  # NaN = the rule never declared mastery (documented)
     E("mastery_opportunities_threshold_without_model", K.mastery_opportunities, BKT,
       rules=[K.BKTThreshold(0.95)], names="model"),
     E("mastery_opportunities_rules_text", K.mastery_opportunities, BKT, rules="3-CCR", names="rules"),
@@ -417,7 +421,9 @@ def _case_id(c: Case) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_case(case: Case) -> None:
-    kind = outcome(SWEEP, case.fn, *case.args, names=case.names, allow_nan=case.allow_nan, **case.kwargs)
+    # a multilevel fit's optimizer_trials table records failed attempts with a NaN log-likelihood, by design
+    allow = case.allow_nan + ("optimizer_trials",)
+    kind = outcome(SWEEP, case.fn, *case.args, names=case.names, allow_nan=allow, **case.kwargs)
     if case.expect is not None:
         assert kind.startswith(case.expect) if case.expect == "result" else kind == case.expect, (
             f"{case.name}: expected {case.expect}, got {kind}")
