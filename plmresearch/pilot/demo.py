@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from plmresearch.errors import InputError, SpecError
-from plmresearch.validation import count, finite, positive, probability
+from plmresearch.validation import check_path, check_seed, count, finite, positive, probability
 
 __all__ = ["SimulatedDistrict", "simulate_district", "write_demo"]
 
@@ -140,7 +140,7 @@ def simulate_district(
     treatment (0/1), pretest, posttest (missing for students who left), frl, ell, sped
     (0/1), race_ethnicity, gender ('F'/'M').
     """
-    if design not in DESIGNS:
+    if not isinstance(design, str) or design not in DESIGNS:
         import difflib
 
         m = difflib.get_close_matches(str(design), DESIGNS, n=1)
@@ -168,7 +168,7 @@ def simulate_district(
     outcome_sd = positive(outcome_sd, "outcome_sd")
     outcome_mean = finite(outcome_mean, "outcome_mean")
 
-    rng = np.random.default_rng(random_seed)
+    rng = np.random.default_rng(check_seed(random_seed))
     sd_s, sd_c, sd_e = np.sqrt(icc_school), np.sqrt(icc_class), np.sqrt(1 - icc_school - icc_class)
     names = [f"{_SCHOOL_NAMES[k % len(_SCHOOL_NAMES)]} Elementary" + (f" {k // len(_SCHOOL_NAMES) + 1}"
              if k >= len(_SCHOOL_NAMES) else "") for k in range(n_schools)]
@@ -300,7 +300,7 @@ def write_demo(folder: str | os.PathLike, *, file_type: str = "csv", **kwargs: A
     """
     if file_type not in ("csv", "xlsx", "parquet"):
         raise InputError(f"`file_type` must be 'csv', 'xlsx' or 'parquet', got {file_type!r}.")
-    root = Path(folder)
+    root = Path(check_path(folder, "folder"))
     data_path, config_path = root / f"district_pilot.{file_type}", root / "pilot.yaml"
     if root.exists() and not root.is_dir():
         raise SpecError(f"{root}: is a file, not a folder; it was left untouched. Fix: choose a new folder.")
