@@ -4,7 +4,7 @@ Group-mean centring (centring within cluster, CWC) separates the within-group
 slope from the between-group one: add the group mean back as a level-2
 predictor (``ses ~ cses + ses_mean``). Grand-mean centring only shifts the
 intercept's meaning to the average unit. Both return a new DataFrame; the
-input is never modified.
+input is never modified; a missing value stays missing in its centred copy.
 """
 
 from __future__ import annotations

@@ -152,8 +152,8 @@ def simulate_district(
     if design == "cluster_rct" and n_schools < 2:
         raise InputError("A cluster RCT needs at least 2 schools (`n_schools`).")
     true_effect = finite(true_effect, "true_effect")
-    icc_school = probability(icc_school, "icc_school", open_high=True)
-    icc_class = probability(icc_class, "icc_class", open_high=True)
+    icc_school = abs(probability(icc_school, "icc_school", open_high=True))  # abs: -0.0 would give sd -0.0
+    icc_class = abs(probability(icc_class, "icc_class", open_high=True))
     if icc_school + icc_class >= 1:
         raise InputError(f"`icc_school` + `icc_class` must be below 1, got {icc_school + icc_class}.")
     pretest_r = finite(pretest_r, "pretest_r")

@@ -443,3 +443,218 @@ def test_case(case: Case) -> None:
 def test_case_names_unique() -> None:
     names = [c.name for c in CASES]
     assert len(names) == len(set(names)), [n for n, k in Counter(names).items() if k > 1]
+
+
+# ----------------------------------------------------------------------------- coverage of __all__
+#: public names that are not entry points a user calls with data: constants, and the result types
+#: the covered functions return (their methods are swept through ``bkt_*``, ``variance_*``,
+#: ``estimate_*`` cases); each with the reason it needs no case of its own.
+NOT_ENTRY_POINTS = {
+    "BOUNDS": "constant (dict of bound presets; swept through fit_bkt_bounds_*)",
+    "DEFAULT_RULES": "constant (tuple of rules)",
+    "DESIGNS": "constant (tuple of design names)",
+    "SamplingWarning": "a warning class",
+    "BKTModel": "result of fit_bkt (predict/evaluate swept by bkt_* cases)",
+    "AFMModel": "result of fit_afm",
+    "MultilevelFit": "result of multilevel (variance/estimate swept)",
+    "GlmmFit": "result of fit_glmm",
+    "BayesMultilevelFit": "result of fit_bayes",
+    "MultisiteFit": "result of multisite_trial / pool_site_estimates",
+    "PosteriorEstimate": "result type of the Bayesian fits",
+    "MixedFormula": "result of parse_formula",
+    "RandomTerm": "part of a MixedFormula",
+    "DatasetCard": "result of dataset_card",
+    "PilotConfig": "result of load_config",
+    "PilotData": "result of load_pilot_data",
+    "SimulatedDistrict": "result of simulate_district",
+}
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() and i else ch.lower() for i, ch in enumerate(name))
+
+
+def _covered(name: str) -> bool:
+    obj = None
+    for mod in (pmodels, pmastery, pdata, ppilot):
+        obj = getattr(mod, name, obj) if name in mod.__all__ else obj
+    return any(c.fn is obj or c.name.startswith((name + "_", _snake(name) + "_")) for c in CASES) \
+        or name in HYPOTHESIS_COVERED
+
+
+@pytest.mark.parametrize("module", [pmodels, pmastery, pdata, ppilot], ids=lambda m: m.__name__)
+def test_every_public_entry_point_is_swept(module) -> None:
+    """Each name in ``__all__`` has hand-written cases, or is a constant/result type listed with a reason."""
+    missing = [n for n in module.__all__ if n not in NOT_ENTRY_POINTS and not _covered(n)]
+    assert not missing, f"{module.__name__}: public entry points without a sweep case: {missing}"
+    stale = [n for n in NOT_ENTRY_POINTS if not any(n in m.__all__ for m in (pmodels, pmastery, pdata, ppilot))]
+    assert not stale, f"NOT_ENTRY_POINTS lists names that are no longer public: {stale}"
+    for n in module.__all__:
+        if n not in NOT_ENTRY_POINTS:
+            assert callable(getattr(module, n)), n
+
+
+# ----------------------------------------------------------------------------- hypothesis strategies
+#: entry points driven by the strategies below (besides the table)
+HYPOTHESIS_COVERED = {"multilevel", "fit_bkt", "evaluate_predictions", "grand_mean_center", "group_mean_center",
+                      "exact_site_posterior", "simulate_responses", "suppress_small_cells", "pseudonymize",
+                      "load_dataset", "dataset_card", "simulate_district", "detect_identifier_columns"}
+
+#: odd values for a numeric argument: out of range, non-finite, wrong type
+ODD_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.integers(-3, 5),
+    st.sampled_from(["0.95", "", None, [0.9], True, False, 1e300, -0.0]),
+)
+ODD_FLAGS = st.sampled_from([True, False, "no", "yes", 0, 1, None, np.bool_(True), "False"])
+ODD_SEEDS = st.one_of(st.integers(-5, 2**40), st.sampled_from([None, 1.5, "7", True, np.int64(3), [1, 2]]))
+#: dtypes a numeric column may arrive in; the nullable ones mean the same thing as float/int
+NUMERIC_DTYPES = ["float64", "Float64", "Int64", "object-text", "category", "int-as-text"]
+
+
+def _retype(s: pd.Series, kind: str) -> pd.Series:
+    if kind == "Int64":
+        return s.round().astype("Int64")
+    if kind == "object-text":
+        return s.map(lambda v: f"{v:.2f}" if pd.notna(v) else v).astype(object)
+    if kind == "int-as-text":
+        return s.round().map(lambda v: str(int(v)) if pd.notna(v) else v).astype(object)
+    if kind == "category":
+        return s.astype("category")
+    return s.astype(kind)
+
+
+@st.composite
+def damaged_frames(draw, base: pd.DataFrame, numeric: list[str], keys: list[str]) -> pd.DataFrame:
+    """``base`` with some of: retyped columns, missing or infinite cells, a constant or duplicated column."""
+    df = base.copy()
+    for c in numeric:
+        kind = draw(st.sampled_from(NUMERIC_DTYPES + ["float64"] * 3))
+        col = df[c].astype(float)
+        if draw(st.booleans()):
+            rows = draw(st.lists(st.integers(0, len(df) - 1), max_size=4))
+            fill = draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+            col.iloc[rows] = fill
+            if np.isinf(fill) and kind not in ("float64", "Float64"):
+                kind = "float64"  # nullable ints cannot hold infinity
+        if draw(st.integers(0, 9)) == 0:
+            col[:] = 1.0
+        df[c] = _retype(col, kind)
+    for c in keys:
+        kind = draw(st.sampled_from(["str", "category", "codes", "str"]))
+        if kind == "category":
+            df[c] = df[c].astype("category")
+        elif kind == "codes":
+            df[c] = pd.Series(pd.factorize(df[c])[0], index=df.index).astype("Int64")
+        if draw(st.integers(0, 7)) == 0:
+            df.loc[df.index[0], c] = None
+    if draw(st.integers(0, 7)) == 0:
+        df = dup_columns(df, draw(st.sampled_from(numeric + keys)))
+    return df
+
+
+def _run(fn, *args, names=(), allow_nan=(), **kwargs) -> str:
+    return outcome(SWEEP, fn, *args, names=names, allow_nan=tuple(allow_nan) + ("optimizer_trials",), **kwargs)
+
+
+@HYP
+@given(df=damaged_frames(ML[["y", "x", "school"]], ["y", "x"], ["school"]), ci=ODD_NUMBERS, reml=ODD_FLAGS,
+       engine=st.sampled_from(["statsmodels", "pls", "lme4"]))
+def test_hypothesis_multilevel(df, ci, reml, engine) -> None:
+    _run(M.multilevel, F, df, engine=engine, ci_level=ci, reml=reml,
+         names=("ci_level", "reml", "engine", "y", "x", "school", "data"))
+
+
+@HYP
+@given(df=damaged_frames(BKT, ["correct", "order"], ["skill", "student"]), n_restarts=st.integers(-1, 2),
+       seed=ODD_SEEDS, forgets=ODD_FLAGS, tol=ODD_NUMBERS)
+def test_hypothesis_fit_bkt(df, n_restarts, seed, forgets, tol) -> None:
+    _run(K.fit_bkt, df, n_restarts=n_restarts, random_seed=seed, forgets=forgets, tol=tol, progress=False,
+         names=("n_restarts", "random_seed", "forgets", "tol", "correct", "order", "skill", "student", "df"))
+
+
+@HYP
+@given(p=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=len(BKT), max_size=len(BKT)),
+       skill_names=st.sampled_from([("add", "sub"), ("add", "overall"), (1, 2), ("overall", "x")]))
+def test_hypothesis_evaluate_predictions(p, skill_names) -> None:
+    df = with_(BKT, p_correct=p, skill=BKT.skill.map(dict(zip(("add", "sub"), skill_names))))
+    _run(K.evaluate_predictions, df, names=("p_correct", "skill", "overall"), allow_nan=("auc",))
+
+
+@HYP
+@given(df=damaged_frames(ML[["x", "school"]], ["x"], ["school"]), suffix=st.sampled_from(["_c", "", 3, None]))
+def test_hypothesis_centering(df, suffix) -> None:
+    # a missing value stays missing in its centred copy
+    _run(M.grand_mean_center, df, "x", suffix=suffix, names=("x", "suffix", "data"), allow_nan=("x", "school"))
+    _run(M.group_mean_center, df, "x", "school", suffix=suffix, names=("x", "school", "suffix", "data"),
+         allow_nan=("x", "school"))  # a group whose values are all missing has no mean
+
+
+@HYP
+@given(y=st.lists(st.floats(-50, 50, allow_nan=False) | st.sampled_from([np.nan, np.inf]), min_size=0, max_size=6),
+       se=st.lists(st.floats(-1, 30) | st.sampled_from([np.nan, 0.0]), min_size=0, max_size=6),
+       grid=st.one_of(st.integers(-1, 400), st.sampled_from([1.5, "100", None])),
+       tau_max=st.one_of(st.none(), ODD_NUMBERS))
+def test_hypothesis_exact_site_posterior(y, se, grid, tau_max) -> None:
+    _run(M.exact_site_posterior, y, se, grid_size=grid, tau_max=tau_max,
+         names=("estimates", "std_errors", "grid_size", "tau_max", "sites"))
+
+
+@HYP
+@given(params=st.fixed_dictionaries({k: ODD_NUMBERS for k in ("prior", "learn", "guess", "slip")}),
+       n=st.one_of(st.integers(-1, 6), st.sampled_from([2.5, "3"])), seed=ODD_SEEDS)
+def test_hypothesis_simulate_responses(params, n, seed) -> None:
+    _run(K.simulate_responses, params, n, 4, random_seed=seed,
+         names=("prior", "learn", "guess", "slip", "n_students", "random_seed", "params"))
+
+
+@HYP
+@given(counts=st.lists(st.one_of(st.integers(-2, 40), st.sampled_from([np.nan, 2.5, "x", "7"])), min_size=1,
+                       max_size=6),
+       threshold=ODD_NUMBERS, mask_zero=st.booleans())
+def test_hypothesis_suppress_small_cells(counts, threshold, mask_zero) -> None:
+    table = pd.DataFrame({"group": [f"g{i}" for i in range(len(counts))], "n": counts,
+                          "mean": np.linspace(1, 2, len(counts))})
+    _run(D.suppress_small_cells, table, "n", threshold=threshold, mask_zero=mask_zero,
+         names=("n", "threshold", "count_columns"))
+
+
+@HYP
+@given(values=st.lists(st.one_of(st.text(max_size=6), st.integers(), st.floats(allow_nan=True), st.none()),
+                       max_size=8),
+       length=st.one_of(st.integers(-2, 80), st.sampled_from([8.5, "16"])),
+       prefix=st.sampled_from(["", "s-", 3, None]))
+def test_hypothesis_pseudonymize(values, length, prefix) -> None:
+    _run(D.pseudonymize, pd.Series(values, dtype=object), key="k", length=length, prefix=prefix,
+         names=("length", "prefix", "series"))
+
+
+@HYP
+@given(name=st.one_of(st.text(max_size=8), st.sampled_from(["hsb", "HSB", " hsb", None, 3, ["hsb"], ("hsb",),
+                                                             {"hsb": 1}])))
+def test_hypothesis_dataset_names(name) -> None:
+    _run(D.dataset_card, name, names=("name", "dataset"))
+    if name == "hsb":
+        return  # loading a real dataset is covered elsewhere
+    _run(D.load_dataset, name, names=("name", "dataset"))
+
+
+@HYP
+@given(kw=st.fixed_dictionaries({}, optional={
+    "n_schools": st.one_of(st.integers(-1, 5), st.sampled_from([2.5, "4"])),
+    "design": st.sampled_from(["cluster_rct", "multisite", "individual_rct", "comparison_schools", "rct", 3]),
+    "true_effect": ODD_NUMBERS, "icc_school": ODD_NUMBERS, "attrition": ODD_NUMBERS,
+    "random_seed": ODD_SEEDS}))
+def test_hypothesis_simulate_district(kw) -> None:
+    kw.setdefault("n_schools", 3)
+    if isinstance(kw["n_schools"], int) and kw["n_schools"] > 4:
+        kw["n_schools"] = 4
+    _run(P.simulate_district, classes_per_school=2, students_per_class=6, **kw,
+         names=tuple(kw) + ("icc", "attrition"))
+
+
+@HYP
+@given(df=damaged_frames(ML[["x", "school"]], ["x"], ["school"]), seed=ODD_SEEDS)
+def test_hypothesis_detect_identifier_columns(df, seed) -> None:
+    _run(D.detect_identifier_columns, df, random_seed=seed, names=("random_seed", "x", "school", "df"),
+         allow_nan=("share_matching",))
