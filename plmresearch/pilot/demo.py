@@ -304,6 +304,10 @@ def write_demo(folder: str | os.PathLike, *, file_type: str = "csv", **kwargs: A
     data_path, config_path = root / f"district_pilot.{file_type}", root / "pilot.yaml"
     if root.exists() and not root.is_dir():
         raise SpecError(f"{root}: is a file, not a folder; it was left untouched. Fix: choose a new folder.")
+    above = next((p for p in root.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise SpecError(f"{root}: {above} is a file, so no folder can be made inside it; nothing was written. "
+                        "Fix: choose a new folder.")
     existing = [p.name for p in (data_path, config_path, root / "pilot_report") if p.exists()]
     if existing:  # checked before anything is simulated or written
         raise SpecError(f"{root}: already holds {', '.join(existing)} from an earlier demo; nothing was written. "
