@@ -196,7 +196,7 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     """``value`` must be one of ``choices`` (compared by equality; unhashable values are refused too)."""
     options = list(choices)
     try:
-        ok = any(type(value) is type(c) and value == c for c in options)
+        ok = any(isinstance(value, type(c)) and bool(value == c) for c in options)
     except Exception:  # noqa: BLE001 - an object whose == fails is not one of the choices
         ok = False
     if not ok:

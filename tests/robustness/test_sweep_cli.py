@@ -156,7 +156,7 @@ def _could_succeed(argv: list[str]) -> bool:
     return argv[:2] in (["datasets", "show"], ["datasets", "fetch"]) and args.name in ("hsb",)
 
 
-@settings(max_examples=N_EXAMPLES, deadline=None, derandomize=True,
+@settings(max_examples=N_EXAMPLES, deadline=None, derandomize=not os.environ.get("PLM_SWEEP_RANDOM"),
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(prefix=PREFIXES, tail=st.lists(TOKENS, min_size=0, max_size=3))
 def test_hypothesis_cli(prefix, tail, tmp_path_factory, capsys):

@@ -38,7 +38,8 @@ from robustness.harness import COUNTS, outcome  # noqa: E402
 
 SWEEP = "models_mastery_data"
 N_EXAMPLES = int(os.environ.get("PLM_SWEEP_EXAMPLES", "8"))
-HYP = settings(max_examples=N_EXAMPLES, deadline=None, derandomize=True,
+#: PLM_SWEEP_RANDOM=1 (the benchmark's option) explores new examples on every run instead of a fixed set
+HYP = settings(max_examples=N_EXAMPLES, deadline=None, derandomize=not os.environ.get("PLM_SWEEP_RANDOM"),
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -231,6 +232,9 @@ CASES: list[Case] = [
     E("multisite_trial_draws_negative", M.multisite_trial, ML, "y", "treat", "school", draws=-1, names="draws"),
     E("multisite_trial_standardize_text", M.multisite_trial, ML, "y", "treat", "school", standardize="yes",
       names="standardize"),
+    E("multisite_trial_nullable_treatment_with_na", M.multisite_trial,
+      with_(ML, treat=pd.array([None] + ML.treat.tolist()[1:], dtype="boolean")), "y", "treat", "school",
+      names="treat"),
     E("multisite_trial_duplicate_column", M.multisite_trial, dup_columns(ML, "y"), "y", "treat", "school",
       names="y"),
     # ---- models: centering, growth, tests, plots
@@ -244,6 +248,11 @@ CASES: list[Case] = [
       expect="result"),
     E("grand_mean_center_all_missing", M.grand_mean_center, with_(ML, x=np.nan), "x", names="x"),
     C("group_mean_center_ok", M.group_mean_center, ML, "x", "school", expect="result"),
+    C("group_mean_center_categorical_group", M.group_mean_center, with_(ML, school=ML.school.astype("category"),
+                                                                        x=ML.x.astype("Float64")), "x", "school",
+      expect="result"),
+    E("group_mean_center_same_suffixes", M.group_mean_center, ML, "x", "school", suffix="_m", mean_suffix="_m",
+      names="suffix"),
     E("group_mean_center_missing_group", M.group_mean_center, ML, "x", "class", names="class"),
     E("group_mean_center_group_missing_values", M.group_mean_center,
       with_(ML, school=[None] + ML.school.tolist()[1:]), "x", "school", names="school"),
@@ -310,6 +319,14 @@ CASES: list[Case] = [
     C("bkt_evaluate_ok", lambda: bkt_model().evaluate(BKT), expect="result", allow_nan=("auc",)),
     E("evaluate_predictions_overall_skill", K.evaluate_predictions,
       with_(BKT, skill="overall", p_correct=0.5), names="overall"),
+    C("evaluate_predictions_nullable_float", K.evaluate_predictions,
+      with_(BKT, p_correct=pd.array([0.5] * len(BKT), dtype="Float64"), correct=BKT.correct.astype("boolean")),
+      expect="result", allow_nan=("auc",)),
+    C("opportunity_counts_categorical", K.opportunity_counts, with_(BKT, skill=BKT.skill.astype("category")),
+      expect="result"),
+    C("mastery_opportunities_nullable", K.mastery_opportunities,
+      with_(BKT, correct=BKT.correct.astype("boolean"), order=BKT.order.astype("Int64")),
+      rules=[K.MovingWindow(3, 2)], allow_nan=("2-of-last-3",)),
     E("evaluate_predictions_p_outside", K.evaluate_predictions, with_(BKT, p_correct=1.5), names="p_correct"),
     E("evaluate_predictions_p_nan", K.evaluate_predictions, with_(BKT, p_correct=np.nan), names="p_correct"),
     E("evaluate_predictions_p_text", K.evaluate_predictions, with_(BKT, p_correct="high"), names="p_correct"),
