@@ -10,7 +10,8 @@ Usage::
 
     PLMRESEARCH_DATA_DIR=../shared/datasets .venv/bin/python benchmarks/robustness_sweep_models_mastery_data.py [EXAMPLES]
 
-``EXAMPLES`` defaults to 200; ``8`` reproduces the counts of the default suite.
+``EXAMPLES`` defaults to 200; ``8`` reproduces the counts of the default suite. ``PLM_SWEEP_RANDOM=1``
+explores fresh hypothesis examples instead of the fixed (derandomized) set.
 """
 
 from __future__ import annotations

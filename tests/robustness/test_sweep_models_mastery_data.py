@@ -135,7 +135,8 @@ CASES: list[Case] = [
     # ---- models.multilevel and its engines
     E("issue18_multilevel_ci_level_95", M.multilevel, F, ML, ci_level=95, names="ci_level"),
     E("issue18_multilevel_reml_no", M.multilevel, F, ML, reml="no", names="reml"),
-    E("issue18_multilevel_constant_predictor_named", M.multilevel, F, with_(ML, x=1.0), names="x"),
+    # the formula itself contains 'x', so the message must name the column as the constant predictor
+    E("issue18_multilevel_constant_predictor_named", M.multilevel, F, with_(ML, x=1.0), names="predictor 'x'"),
     E("issue18_multilevel_duplicate_column", M.multilevel, F, dup_columns(ML, "x"), names="x"),
     E("multilevel_ci_level_zero", M.multilevel, F, ML, ci_level=0, names="ci_level"),
     E("multilevel_ci_level_nan", M.multilevel, F, ML, ci_level=float("nan"), names="ci_level"),
@@ -312,8 +313,9 @@ CASES: list[Case] = [
     E("fit_bkt_nullable_correct_with_na", K.fit_bkt,
       with_(BKT, correct=pd.array([pd.NA] + BKT.correct.tolist()[1:], dtype="Int64")), progress=False,
       names="correct"),
-    E("issue18_bkt_evaluate_skill_named_overall", lambda df: bkt_model().evaluate(df),
-      with_(BKT, skill=BKT.skill.replace({"sub": "overall"})), names="overall"),
+    # a model fitted on a skill called "overall": its row and the pooled row used to share one label
+    E("issue18_bkt_evaluate_skill_named_overall", lambda df: K.fit_bkt(df, n_restarts=2, progress=False).evaluate(df),
+      with_(BKT, skill=BKT.skill.replace({"sub": "overall"})), names="skill named 'overall'"),
     E("bkt_predict_unseen_unknown", lambda: bkt_model().predict(BKT, unseen="ignore"), names="unseen"),
     E("bkt_predict_unseen_skill", lambda df: bkt_model().predict(df), with_(BKT, skill="mul"), names="mul"),
     C("bkt_evaluate_ok", lambda: bkt_model().evaluate(BKT), expect="result", allow_nan=("auc",)),
@@ -523,6 +525,11 @@ ODD_NUMBERS = st.one_of(
     st.integers(-3, 5),
     st.sampled_from(["0.95", "", None, [0.9], True, False, 1e300, -0.0]),
 )
+#: a valid value half the time, so the frame's damage (not only the argument) decides some outcomes
+def mostly(valid, odd):
+    return st.one_of(st.just(valid), odd)
+
+
 ODD_FLAGS = st.sampled_from([True, False, "no", "yes", 0, 1, None, np.bool_(True), "False"])
 ODD_SEEDS = st.one_of(st.integers(-5, 2**40), st.sampled_from([None, 1.5, "7", True, np.int64(3), [1, 2]]))
 #: dtypes a numeric column may arrive in; the nullable ones mean the same thing as float/int
@@ -575,7 +582,8 @@ def _run(fn, *args, names=(), allow_nan=(), **kwargs) -> str:
 
 
 @HYP
-@given(df=damaged_frames(ML[["y", "x", "school"]], ["y", "x"], ["school"]), ci=ODD_NUMBERS, reml=ODD_FLAGS,
+@given(df=damaged_frames(ML[["y", "x", "school"]], ["y", "x"], ["school"]), ci=mostly(0.95, ODD_NUMBERS),
+       reml=mostly(True, ODD_FLAGS),
        engine=st.sampled_from(["statsmodels", "pls", "lme4"]))
 def test_hypothesis_multilevel(df, ci, reml, engine) -> None:
     _run(M.multilevel, F, df, engine=engine, ci_level=ci, reml=reml,
@@ -584,7 +592,7 @@ def test_hypothesis_multilevel(df, ci, reml, engine) -> None:
 
 @HYP
 @given(df=damaged_frames(BKT, ["correct", "order"], ["skill", "student"]), n_restarts=st.integers(-1, 2),
-       seed=ODD_SEEDS, forgets=ODD_FLAGS, tol=ODD_NUMBERS)
+       seed=mostly(0, ODD_SEEDS), forgets=mostly(False, ODD_FLAGS), tol=mostly(1e-3, ODD_NUMBERS))
 def test_hypothesis_fit_bkt(df, n_restarts, seed, forgets, tol) -> None:
     _run(K.fit_bkt, df, n_restarts=n_restarts, random_seed=seed, forgets=forgets, tol=tol, progress=False,
          names=("n_restarts", "random_seed", "forgets", "tol", "correct", "order", "skill", "student", "df"))
@@ -628,7 +636,7 @@ def test_hypothesis_simulate_responses(params, n, seed) -> None:
 @HYP
 @given(counts=st.lists(st.one_of(st.integers(-2, 40), st.sampled_from([np.nan, 2.5, "x", "7"])), min_size=1,
                        max_size=6),
-       threshold=ODD_NUMBERS, mask_zero=st.booleans())
+       threshold=mostly(10, ODD_NUMBERS), mask_zero=st.booleans())
 def test_hypothesis_suppress_small_cells(counts, threshold, mask_zero) -> None:
     table = pd.DataFrame({"group": [f"g{i}" for i in range(len(counts))], "n": counts,
                           "mean": np.linspace(1, 2, len(counts))})
