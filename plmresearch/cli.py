@@ -8,12 +8,16 @@
     plm pilot report CONFIG        analyse a pilot: HTML report + CSV tables in a new folder
     plm pilot demo [FOLDER]        simulate a district pilot and report on it
 
-Errors the user can fix are printed as one message (exit status 2), never as a traceback.
+Every failure is printed as one line on stderr, ``plm: error: ...``, with exit status 2, never
+as a traceback: a usage mistake, an error the user can fix (:class:`PlmError`), a file-system
+error, and (as ``plm: internal error: ...``, to be reported) anything else. ``PLM_DEBUG=1``
+re-raises the last kind with its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -164,6 +168,26 @@ def _pilot_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _UsageError(Exception):
+    """A command-line usage mistake (unknown command, missing or malformed argument)."""
+
+    def __init__(self, message: str, prog: str):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is raised (one line, exit 2 in :func:`main`) instead of printing
+    the usage block and exiting; ``--help`` still prints the full usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise _UsageError(message, self.prog)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def _examples(*lines: str) -> str:
     return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
@@ -175,7 +199,7 @@ def _sub(subparsers, name: str, help: str, *examples: str) -> argparse.ArgumentP
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="plm", description="plmresearch: personalized and mastery-learning research toolkit",
         epilog=_examples("plm datasets list", "plm datasets show star", "plm reproduce --fast",
                          "plm reproduce star_krueger1999", "plm pilot demo --fast"),
@@ -241,12 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
+    except _UsageError as err:
+        print(f"plm: error: {_one_line(err)} (see `{err.prog} --help`)", file=sys.stderr)
     except PlmError as err:
-        print(f"plm: error: {err}", file=sys.stderr)
-        return 2
+        print(f"plm: error: {_one_line(err)}", file=sys.stderr)
+    except OSError as err:  # a folder that cannot be created, a full disk, a permission refused
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"plm: error: {_one_line(err.strerror or err)}{where}.", file=sys.stderr)
+    except Exception as err:  # noqa: BLE001 - a bug: still one line, and the way to see the traceback
+        if os.environ.get("PLM_DEBUG"):
+            raise
+        print(f"plm: internal error: {type(err).__name__}: {_one_line(err)} (a bug; please report it, "
+              "with the traceback from PLM_DEBUG=1)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -180,3 +180,71 @@ def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
     lengths = {n: len(a) for n, a in zip(names, arrays)}
     if len(set(lengths.values())) > 1:
         raise InputError(f"Lengths differ: {lengths}. Give one value per study/unit in each.")
+
+
+# --- checks first needed by models, mastery, data (robust-b) ---
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A True/False switch; 'no', 0 or None are refused rather than read by truthiness."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputError(f"`{name}` must be True or False, got {value!r}.")
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """``value`` must be one of ``choices`` (compared by equality; unhashable values are refused too)."""
+    options = list(choices)
+    try:
+        ok = any(isinstance(value, type(c)) and bool(value == c) for c in options)
+    except Exception:  # noqa: BLE001 - an object whose == fails is not one of the choices
+        ok = False
+    if not ok:
+        hint = closest(value, map(str, options)) if isinstance(value, str) else ""
+        raise InputError(f"`{name}` must be one of {options}, got {value!r}.{hint}")
+    return value
+
+
+def check_seed(value: Any, name: str = "random_seed") -> int | None:
+    """A random seed: None or a whole number >= 0 (numpy's SeedSequence refuses anything else)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"`{name}` must be None or a whole number >= 0, got {value!r}.")
+    return int(value)
+
+
+def check_text(value: Any, name: str) -> str:
+    """A non-empty string (a name, a column, a label)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"`{name}` must be a non-empty string, got {value!r}.")
+    return value
+
+
+def check_path(value: Any, name: str = "path") -> str:
+    """A file-system path given as a string or os.PathLike."""
+    import os
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise InputError(f"`{name}` must be a file path (a string or pathlib.Path), got {value!r}.")
+    return os.fspath(value)
+
+
+def unique_columns(df: pd.DataFrame, columns: Iterable[Any] | None = None, what: str = "data") -> None:
+    """The named columns (all, when ``columns`` is None) must each occur once in ``df``."""
+    cols = df.columns
+    wanted = list(cols) if columns is None else [c for c in columns if c is not None]
+    dup = sorted({str(c) for c in wanted if (cols == c).sum() > 1}) if cols.has_duplicates else []
+    if dup:
+        raise ColumnError(
+            f"Column name(s) {dup} occur more than once in the {what}; rename or drop the duplicates "
+            "(e.g. df.loc[:, ~df.columns.duplicated()])."
+        )
+
+
+def column_names(value: Any, name: str) -> list[str]:
+    """One column name or a list of them (each a string) as a list."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple, pd.Index)) or not items or not all(isinstance(c, str) for c in items):
+        raise InputError(f"`{name}` must be a column name or a list of column names, got {value!r}.")
+    return list(items)

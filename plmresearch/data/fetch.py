@@ -16,7 +16,7 @@ from pathlib import Path
 import pooch
 
 from plmresearch.data.registry import dataset_card
-from plmresearch.errors import ChecksumError, DatasetError, DownloadError
+from plmresearch.errors import ChecksumError, DatasetError, DownloadError, UnknownDatasetError
 
 ENV_MIRROR = "PLMRESEARCH_DATA_DIR"
 ENV_CACHE = "PLMRESEARCH_CACHE_DIR"
@@ -52,6 +52,8 @@ def _mirror_candidates(mirror: Path, name: str, subdir: str | None, fname: str) 
 
 def fetch_file(dataset: str, fname: str) -> Path:
     """Path of a verified local copy of file ``fname`` of ``dataset``."""
+    if not isinstance(dataset, str):
+        raise UnknownDatasetError(f"`dataset` must be one dataset name (a string) such as 'hsb', got {dataset!r}.")
     card = dataset_card(dataset)
     files = {f["name"]: f for f in card.source.get("files", [])}
     if fname not in files:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from plmresearch.errors import InputError
-from plmresearch.validation import closest
+from plmresearch.validation import check_path, closest
 
 __all__ = ["IntakeLog", "read_table"]
 
@@ -134,7 +134,11 @@ def read_table(
     never modified and the logged SHA-256 is that of exactly what was analysed.
     Blank cells and the usual missing-value codes (NA, N/A, NULL, nan) become missing.
     """
-    p = Path(path)
+    p = Path(check_path(path))
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))):
+        raise InputError(f"`sheet` must be a sheet name or a 0-based position, got {sheet!r}.")
+    if isinstance(text_columns, str) or not hasattr(text_columns, "__iter__"):
+        raise InputError(f"`text_columns` must be a list of column names, got {text_columns!r}.")
     if not p.exists():
         hint = closest(p.name, [q.name for q in p.parent.iterdir()]) if p.parent.is_dir() else ""
         raise _fail(p, "file not found.", f"check the path (relative paths start at {Path.cwd()}).{hint}")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import ColumnError, InputError, PrivacyError
-from plmresearch.validation import closest, count
+from plmresearch.validation import check_seed, closest, count, unique_columns
 
 __all__ = [
     "detect_identifier_columns",
@@ -107,7 +107,12 @@ def pseudonymize(
     length = count(length, "length", minimum=8)
     if length > 64:
         raise InputError(f"`length` must be at most 64 hexadecimal characters (SHA-256), got {length}.")
+    if not isinstance(prefix, str):
+        raise InputError(f"`prefix` must be a string, got {prefix!r}.")
     k = _key_bytes(key)
+    if isinstance(series, pd.DataFrame) or isinstance(series, (str, bytes)) or not (
+            isinstance(series, pd.Series) or hasattr(series, "__iter__")):
+        raise InputError(f"`series` must be a pandas Series or a list of identifiers, got {type(series).__name__}.")
     s = series if isinstance(series, pd.Series) else pd.Series(list(series))
     present = s.notna()
     canon = s[present].map(_canonical)
@@ -283,8 +288,9 @@ def detect_identifier_columns(
     for name, cols in (("drop", drop), ("keep", keep), ("id_column", () if id_column is None else id_column)):
         listed = _as_columns(cols, name, df)
         decided |= {str(c) for c in listed}
+    unique_columns(df, what="df")
     sample_size = count(sample_size, "sample_size", minimum=10)
-    rng = np.random.default_rng(random_seed)
+    rng = np.random.default_rng(check_seed(random_seed))
     rows = []
     for col in df.columns:
         by_name = _identifier_by_name(col)
@@ -351,6 +357,7 @@ def suppression_mask(
     if total_col and total_col[0] not in counts:
         counts = counts + total_col
     group_cols = _as_columns(groups, "groups", table)
+    unique_columns(table, counts + group_cols, what="table")
     values = pd.DataFrame(index=table.index)
     for c in counts:
         v = pd.to_numeric(table[c], errors="coerce")

@@ -132,6 +132,11 @@ def all_cards() -> dict[str, DatasetCard]:
 def dataset_card(name: str) -> DatasetCard:
     """The card of dataset ``name``; an unknown name lists the known ones."""
     cards = all_cards()
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownDatasetError(
+            f"`name` must be one dataset name (a string) such as 'hsb', got {name!r}. "
+            f"Known datasets: {', '.join(sorted(cards))}."
+        )
     if name not in cards:
         raise UnknownDatasetError(
             f"Unknown dataset '{name}'.{closest(name, cards)} Known datasets: {', '.join(sorted(cards))}."

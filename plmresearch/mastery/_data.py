@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import InputError
-from plmresearch.validation import require_columns, require_frame, require_no_missing
+from plmresearch.validation import require_columns, require_frame, require_no_missing, unique_columns
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,12 @@ def check_order(df: pd.DataFrame, student: str, order: str, skill: str) -> None:
 def validate(df, skill: str, student: str, correct: str, order: str | None) -> np.ndarray:
     """Run every input check; return the 0/1 responses."""
     require_frame(df)
+    for name, value in (("skill", skill), ("student", student), ("correct", correct)):
+        if not isinstance(value, str):
+            raise InputError(f"`{name}` must be a column name, got {value!r}.")
     cols = [skill, student, correct] + ([order] if order is not None else [])
     require_columns(df, cols, what="response table")
+    unique_columns(df, cols, what="response table")
     require_no_missing(
         df, cols, hint="Knowledge tracing needs every response's skill, student, correctness and order; "
         "drop incomplete rows first (df.dropna(subset=[...]))."

@@ -29,11 +29,14 @@ from scipy.special import expit, logsumexp
 from plmresearch._quadrature import adaptive_nodes, adaptive_terms, gauss_hermite
 from plmresearch.errors import InputError, ModelError
 from plmresearch.mastery._data import validate
-from plmresearch.validation import count
+from plmresearch.validation import check_flag, count, require_columns, require_frame, unique_columns
 
 
 def opportunity_counts(df: pd.DataFrame, skill: str = "skill", student: str = "student") -> np.ndarray:
     """T_ik: earlier responses of the same student on the same skill (rows in order)."""
+    require_frame(df)
+    require_columns(df, [skill, student], what="response table")
+    unique_columns(df, [skill, student], what="response table")
     return df.groupby([student, skill], sort=False).cumcount().to_numpy()
 
 
@@ -132,7 +135,8 @@ def fit_afm(df: pd.DataFrame, skill: str = "skill", student: str = "student", co
     (student, skill) pair.
     """
     y = validate(df, skill, student, correct, order).astype(float)
-    n_nodes = count(n_nodes, "n_nodes", minimum=5)  # the gradient treats the nodes as fixed: exact only for n >= ~5
+    n_nodes = count(n_nodes, "n_nodes", minimum=5)
+    check_flag(std_errors, "std_errors")  # the gradient treats the nodes as fixed: exact only for n >= ~5
     if df[student].nunique() < 2:
         raise InputError(f"Column '{student}' has one student; the AFM needs several to estimate abilities.")
     sk, skills = pd.factorize(df[skill], sort=True)

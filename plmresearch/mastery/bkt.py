@@ -24,7 +24,15 @@ import pandas as pd
 from plmresearch.errors import InputError, ModelError
 from plmresearch.mastery import _kernels
 from plmresearch.mastery._data import correct_values, pack, validate
-from plmresearch.validation import count, positive, probability, require_columns, require_frame
+from plmresearch.validation import (
+    check_flag,
+    check_seed,
+    count,
+    positive,
+    probability,
+    require_columns,
+    require_frame,
+)
 
 PARAM_NAMES = _kernels.PARAM_NAMES
 
@@ -202,6 +210,7 @@ class BKTModel:
         """
         from plmresearch.mastery.evaluate import evaluate_predictions
 
+        check_flag(by_skill, "by_skill")
         pred = self.predict(df, unseen=unseen)
         out = evaluate_predictions(pred, correct=self.correct, p_correct="p_correct",
                                    skill=self.skill if by_skill else None)
@@ -296,15 +305,14 @@ def fit_bkt(
     n_restarts = count(n_restarts, "n_restarts")
     max_iter = count(max_iter, "max_iter")
     tol = positive(tol, "tol")
-    if not isinstance(forgets, (bool, np.bool_)):
-        raise InputError(f"`forgets` must be True or False, got {forgets!r}.")
+    forgets = check_flag(forgets, "forgets")
+    check_flag(progress, "progress")
     if n_jobs == -1:
         import os
 
         n_jobs = os.cpu_count() or 1
     n_jobs = count(n_jobs, "n_jobs")
-    if random_seed is not None:
-        count(random_seed, "random_seed", minimum=0)
+    random_seed = check_seed(random_seed)
     lo, hi = _bounds_arrays(bounds)
     if convergence not in ("loglik", "pybkt"):
         raise InputError(f"`convergence` must be 'loglik' or 'pybkt', got {convergence!r}.")
@@ -312,6 +320,8 @@ def fit_bkt(
 
     data = df
     if skills is not None:
+        if isinstance(skills, str) or not hasattr(skills, "__iter__"):
+            raise InputError(f"`skills` must be a list of skill labels, got {skills!r}; e.g. skills=[{skills!r}].")
         wanted = pd.Index(list(skills))
         missing = wanted.difference(pd.Index(pd.unique(df[skill])))
         if len(missing):

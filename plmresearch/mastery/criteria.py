@@ -24,7 +24,7 @@ import pandas as pd
 
 from plmresearch.errors import InputError
 from plmresearch.mastery._data import pack, validate
-from plmresearch.validation import count, probability
+from plmresearch.validation import count, probability, require_columns, require_frame, unique_columns
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ConsecutiveCorrect:
     n: int = 3
 
     def __post_init__(self):
-        count(self.n, "n")
+        object.__setattr__(self, "n", count(self.n, "n"))
 
     @property
     def name(self) -> str:
@@ -51,7 +51,7 @@ class BKTThreshold:
     threshold: float = 0.95
 
     def __post_init__(self):
-        probability(self.threshold, "threshold")
+        object.__setattr__(self, "threshold", probability(self.threshold, "threshold"))
 
     @property
     def name(self) -> str:
@@ -71,8 +71,8 @@ class MovingWindow:
     min_correct: int = 4
 
     def __post_init__(self):
-        count(self.window, "window")
-        count(self.min_correct, "min_correct")
+        object.__setattr__(self, "window", count(self.window, "window"))
+        object.__setattr__(self, "min_correct", count(self.min_correct, "min_correct"))
         if self.min_correct > self.window:
             raise InputError(f"`min_correct` ({self.min_correct}) cannot exceed `window` ({self.window}).")
 
@@ -94,7 +94,8 @@ def first_mastery(rules, obs: np.ndarray, seq_start: np.ndarray, p_mastered: np.
     ``obs`` holds the 0/1 responses of all sequences back to back; sequence q is
     ``obs[seq_start[q]:seq_start[q+1]]``. Vectorised over all responses.
     """
-    obs = np.asarray(obs, dtype=np.int64)
+    rules = _check_rules(rules)
+    obs, seq_start, p_mastered = _check_sequences(obs, seq_start, p_mastered)
     n = len(obs)
     starts = seq_start[:-1]
     lengths = np.diff(seq_start)
@@ -120,13 +121,42 @@ def first_mastery(rules, obs: np.ndarray, seq_start: np.ndarray, p_mastered: np.
 
 
 def _check_rules(rules):
+    if hasattr(rules, "mastered"):
+        return (rules,)
+    if isinstance(rules, str) or not hasattr(rules, "__iter__"):
+        raise InputError(f"`rules` must be a list of mastery rules such as [ConsecutiveCorrect(3)], got {rules!r}.")
     rules = tuple(rules)
     if not rules:
-        raise InputError("Give at least one mastery rule.")
+        raise InputError("`rules` is empty; give at least one mastery rule, e.g. [ConsecutiveCorrect(3)].")
     for r in rules:
         if not hasattr(r, "mastered"):
-            raise InputError(f"{r!r} is not a mastery rule; use ConsecutiveCorrect, BKTThreshold or MovingWindow.")
+            raise InputError(f"{r!r} in `rules` is not a mastery rule; use ConsecutiveCorrect, BKTThreshold or "
+                             "MovingWindow.")
     return rules
+
+
+def _check_sequences(obs, seq_start, p_mastered) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """0/1 responses, sequence starts running from 0 to len(obs), and P(mastered) per response."""
+    try:
+        a = np.asarray(obs, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"`obs` must hold 0/1 responses, got {obs!r:.80}.") from None
+    if a.ndim != 1 or not np.isin(a, (0.0, 1.0)).all():
+        raise InputError("`obs` must be a one-dimensional array of 0/1 responses.")
+    try:
+        s = np.asarray(seq_start, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"`seq_start` must hold whole-number positions, got {seq_start!r:.80}.") from None
+    if (s.ndim != 1 or len(s) < 1 or s[0] != 0 or s[-1] != len(a) or np.any(np.diff(s) <= 0)
+            or np.any(s != np.round(s))):
+        raise InputError(f"`seq_start` must rise strictly from 0 to len(obs) = {len(a)} (one start per sequence, "
+                         f"then the end), got {seq_start!r:.80}.")
+    pm = None
+    if p_mastered is not None:
+        pm = np.asarray(p_mastered, dtype=float)
+        if pm.shape != a.shape or not np.all((pm >= 0) & (pm <= 1)):
+            raise InputError(f"`p_mastered` must give one probability in [0, 1] per response ({len(a)}).")
+    return a.astype(np.int64), s.astype(np.int64), pm
 
 
 def mastery_opportunities(df: pd.DataFrame, rules=DEFAULT_RULES, model=None, skill: str = "skill",
@@ -141,6 +171,10 @@ def mastery_opportunities(df: pd.DataFrame, rules=DEFAULT_RULES, model=None, ski
     rules = _check_rules(rules)
     y = validate(df, skill, student, correct, order)
     pm = None
+    if model is not None and not hasattr(model, "predict"):
+        raise InputError(f"`model` must be a fitted BKT model (fit_bkt(...)), got {type(model).__name__}.")
+    if model is None and any(isinstance(r, BKTThreshold) for r in rules):
+        raise InputError("The BKT threshold rule needs P(mastered): pass `model=` (a fitted BKT model).")
     if model is not None:
         pm_rows = model.predict(df)["p_mastered"].to_numpy()
     pk = pack(df, skill, student, y)
@@ -156,6 +190,9 @@ def mastery_opportunities(df: pd.DataFrame, rules=DEFAULT_RULES, model=None, ski
 
 def summarize_opportunities(table: pd.DataFrame, skill: str = "skill", student: str = "student") -> pd.DataFrame:
     """Median opportunities to mastery per skill and rule (among students declared), and the share declared."""
+    require_frame(table, "table")
+    require_columns(table, [skill, student], what="table (from mastery_opportunities)")
+    unique_columns(table, what="table")
     rule_cols = [c for c in table.columns if c not in (skill, student, "n_opportunities")]
     g = table.groupby(skill)
     med = g[rule_cols].median().add_prefix("median_")

@@ -14,7 +14,16 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from plmresearch.errors import InputError
 from plmresearch.mastery._data import correct_values
-from plmresearch.validation import require_columns, require_frame, require_no_missing
+from plmresearch.validation import (
+    require_columns,
+    require_frame,
+    require_no_missing,
+    require_numeric,
+    unique_columns,
+)
+
+#: the index label of the pooled row
+OVERALL = "overall"
 
 
 def _scores(y: np.ndarray, p: np.ndarray) -> dict:
@@ -37,7 +46,9 @@ def evaluate_predictions(df: pd.DataFrame, correct: str = "correct", p_correct: 
     """
     require_frame(df)
     require_columns(df, [correct, p_correct, skill], what="predictions")
+    unique_columns(df, [correct, p_correct, skill], what="predictions")
     require_no_missing(df, [correct, p_correct])
+    require_numeric(df, p_correct)
     y = correct_values(df, correct).astype(float)
     p = df[p_correct].to_numpy(dtype=float)
     if np.any((p < 0) | (p > 1)):
@@ -45,10 +56,16 @@ def evaluate_predictions(df: pd.DataFrame, correct: str = "correct", p_correct: 
     rows = {}
     if skill is not None:
         codes, labels = pd.factorize(df[skill], sort=True)
+        if any(str(label) == OVERALL for label in labels):
+            raise InputError(
+                f"Column '{skill}' has a skill named '{OVERALL}', the label of the pooled row of this table, "
+                f"so one of the two rows would be lost. Rename that skill (e.g. df['{skill}'].replace("
+                f"{{'{OVERALL}': '{OVERALL}_skill'}})) or pass skill=None for the pooled row only."
+            )
         for k, label in enumerate(labels):
             m = codes == k
             rows[label] = _scores(y[m], p[m])
-    rows["overall"] = _scores(y, p)
+    rows[OVERALL] = _scores(y, p)
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = skill or "subset"
     return out

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from plmresearch._plotting import figure_axes, figure_axes_grid
 from plmresearch.errors import InputError
 from plmresearch.mastery.afm import opportunity_counts
-from plmresearch.validation import count, require_columns, require_frame
+from plmresearch.validation import count, probability, require_columns, require_frame, require_numeric, unique_columns
 
 
 def learning_curve(pred: pd.DataFrame, skill: str = "skill", student: str = "student", correct: str = "correct",
@@ -28,7 +28,13 @@ def learning_curve(pred: pd.DataFrame, skill: str = "skill", student: str = "stu
     """
     require_frame(pred, "pred")
     require_columns(pred, [skill, student, correct, p_correct], what="predictions")
+    unique_columns(pred, [skill, student, correct, p_correct], what="predictions")
+    require_numeric(pred, correct)
+    require_numeric(pred, p_correct)
     max_opportunity = count(max_opportunity, "max_opportunity")
+    min_students = count(min_students, "min_students")
+    if skills is not None and (isinstance(skills, str) or not hasattr(skills, "__iter__")):
+        raise InputError(f"`skills` must be a list of skill labels, got {skills!r}.")
     d = pred if skills is None else pred[pred[skill].isin(list(skills))]
     if len(d) == 0:
         raise InputError(f"None of the skills {list(skills)[:5]} are in column '{skill}'.")
@@ -58,6 +64,11 @@ def mastery_trajectories(pred: pd.DataFrame, students, skill_value, skill: str =
     """
     require_frame(pred, "pred")
     require_columns(pred, [skill, student, correct, p_mastered], what="predictions")
+    unique_columns(pred, [skill, student, correct, p_mastered], what="predictions")
+    require_numeric(pred, p_mastered)
+    probability(threshold, "threshold")
+    if isinstance(students, str) or not hasattr(students, "__iter__"):
+        raise InputError(f"`students` must be a list of student labels, got {students!r}; e.g. [{students!r}].")
     d = pred[(pred[skill] == skill_value) & pred[student].isin(list(students))]
     if len(d) == 0:
         raise InputError(f"No rows for skill {skill_value!r} and students {list(students)[:5]}.")

@@ -16,12 +16,13 @@ import pandas as pd
 
 from plmresearch.errors import InputError
 from plmresearch.mastery._kernels import PARAM_NAMES
-from plmresearch.validation import count, probability
+from plmresearch.validation import check_seed, count, probability
 
 
 def _param_vector(params: Mapping | pd.Series) -> np.ndarray:
     if not isinstance(params, (Mapping, pd.Series)):
-        raise InputError(f"BKT parameters must be a dict or Series with {list(PARAM_NAMES)}, got {type(params).__name__}.")
+        raise InputError(f"`params` (BKT parameters) must be a dict or Series with {list(PARAM_NAMES)}, "
+                         f"got {type(params).__name__}.")
     missing = [k for k in ("prior", "learn", "guess", "slip") if k not in params]
     if missing:
         raise InputError(f"BKT parameters lack {missing}; give prior, learn, guess, slip (and optionally forget).")
@@ -37,6 +38,7 @@ def simulate_matrix(params, n_students: int, n_opportunities: int, random_seed: 
     p = _param_vector(params)
     n = count(n_students, "n_students")
     T = count(n_opportunities, "n_opportunities")
+    random_seed = check_seed(random_seed)
     prior, learn, forget, guess, slip = p
     rng = np.random.default_rng(random_seed)
     known = np.empty((n, T), dtype=np.int8)
@@ -60,7 +62,9 @@ def simulate_responses(params, n_students: int, n_opportunities: int, random_see
     independent draws.
     """
     if isinstance(params, pd.DataFrame):
-        rng = np.random.default_rng(random_seed)
+        if params.empty:
+            raise InputError("`params` has no rows; give one row of BKT parameters per skill.")
+        rng = np.random.default_rng(check_seed(random_seed))
         seeds = rng.integers(0, 2**63 - 1, size=len(params))
         parts = [simulate_responses(row, n_students, n_opportunities, int(s), skill=name)
                  for (name, row), s in zip(params.iterrows(), seeds)]
@@ -94,6 +98,8 @@ def simulate_mastery(params, rules=None, n_students: int = 10_000, max_opportuni
     * ``mean_underpractice``: among those stopped too early, further opportunities
       they needed before learning (within a horizon of twice the cap).
 
+    The two practice means are NaN when no student falls in their group.
+
     ``params`` is one parameter set or a DataFrame indexed by skill (one block of
     rows per skill). Hidden states come from the BKT generative model; the BKT
     threshold rule uses P(mastered) computed from the same parameters.
@@ -102,7 +108,12 @@ def simulate_mastery(params, rules=None, n_students: int = 10_000, max_opportuni
     from plmresearch.mastery.criteria import DEFAULT_RULES, _check_rules, first_mastery
 
     rules = _check_rules(DEFAULT_RULES if rules is None else rules)
+    random_seed = check_seed(random_seed)
+    count(n_students, "n_students")
+    count(max_opportunities, "max_opportunities")
     if isinstance(params, pd.DataFrame):
+        if params.empty:
+            raise InputError("`params` has no rows; give one row of BKT parameters per skill.")
         rng = np.random.default_rng(random_seed)
         seeds = rng.integers(0, 2**63 - 1, size=len(params))
         parts = []

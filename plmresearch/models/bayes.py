@@ -47,7 +47,15 @@ from plmresearch.models.posterior import (
     element_diagnostics,
     warn_notes,
 )
-from plmresearch.validation import check_ci_level, count, probability
+from plmresearch.validation import (
+    check_choice,
+    check_ci_level,
+    check_flag,
+    check_seed,
+    count,
+    positive,
+    probability,
+)
 
 
 def default_sampler() -> str:
@@ -82,13 +90,9 @@ def sample_model(model, *, draws: int, tune: int, chains: int, random_seed, targ
 
     from plmresearch.progress import progress_bar
 
-    draws = count(draws, "draws")
-    tune = count(tune, "tune", minimum=0)
-    chains = count(chains, "chains")
-    probability(target_accept, "target_accept", open_low=True, open_high=True)
+    draws, tune, chains, random_seed = check_sampling(draws=draws, tune=tune, chains=chains, random_seed=random_seed,
+                                                      target_accept=target_accept, sampler=sampler)
     sampler = sampler or default_sampler()
-    if sampler not in ("nutpie", "pymc"):
-        raise InputError(f"`sampler` must be 'nutpie' or 'pymc', got {sampler!r}.")
     kw: dict[str, Any] = dict(model=model, draws=draws, tune=tune, chains=chains, random_seed=random_seed,
                               progressbar=False, nuts_sampler=sampler, target_accept=target_accept)
     total = chains * (tune + draws) if sampler == "pymc" else 1
@@ -104,7 +108,21 @@ def sample_model(model, *, draws: int, tune: int, chains: int, random_seed, targ
             bar.update(max(0, bar.total - bar.n))  # nutpie reports nothing; PyMC may skip a last callback
             return idata
     except Exception as exc:
-        raise ModelError(f"Sampling failed ({type(exc).__name__}: {exc}). Check the data for extreme values.") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]  # PyMC's messages run to many lines (starting values...)
+        raise ModelError(f"Sampling failed ({type(exc).__name__}: {first}). Check the data for extreme values "
+                         "and the priors' scales.") from exc
+
+
+def check_sampling(*, draws: Any, tune: Any, chains: Any, random_seed: Any, target_accept: Any,
+                   sampler: Any) -> tuple[int, int, int, int | None]:
+    """Check MCMC settings before a model is built; return (draws, tune, chains, random_seed)."""
+    draws = count(draws, "draws")
+    tune = count(tune, "tune", minimum=0)
+    chains = count(chains, "chains")
+    probability(target_accept, "target_accept", open_low=True, open_high=True)
+    if sampler is not None:
+        check_choice(sampler, "sampler", ("nutpie", "pymc"))
+    return draws, tune, chains, check_seed(random_seed)
 
 
 def _safe(name: str) -> str:
@@ -446,6 +464,12 @@ def fit_bayes(
     """
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     check_ci_level(ci_level)
+    check_sampling(draws=draws, tune=tune, chains=chains, random_seed=random_seed, target_accept=target_accept,
+                   sampler=sampler)
+    positive(prior_scale, "prior_scale")
+    check_flag(posterior_predictive, "posterior_predictive")
+    check_flag(warn, "warn")
+    check_flag(progress, "progress")
     used = check_data(mf, data)
     model, priors, info = build_model(mf, used, prior_scale=prior_scale, parameterization=parameterization)
     parts = info["parts"]

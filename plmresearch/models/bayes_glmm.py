@@ -20,11 +20,18 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import InputError
-from plmresearch.models.bayes import BayesMultilevelFit, ModelParts, _safe, default_sampler, sample_model
+from plmresearch.models.bayes import (
+    BayesMultilevelFit,
+    ModelParts,
+    _safe,
+    check_sampling,
+    default_sampler,
+    sample_model,
+)
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
 from plmresearch.models.glmm import FAMILIES, _response
 from plmresearch.models.posterior import diagnostics, element_diagnostics, warn_notes
-from plmresearch.validation import check_ci_level
+from plmresearch.validation import check_ci_level, check_flag, positive
 
 
 @dataclass
@@ -145,6 +152,10 @@ def fit_bayes_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: s
         raise InputError(f"`family` must be one of {FAMILIES}, got {family!r}.")
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     check_ci_level(ci_level)
+    check_sampling(draws=draws, tune=tune, chains=chains, random_seed=random_seed, target_accept=target_accept,
+                   sampler=sampler)
+    positive(prior_scale, "prior_scale")
+    check_flag(warn, "warn")
     used = check_data(mf, data)
     y, m = _response(mf, used, data, family, trials)
     model, priors, groups, _parts = build_glmm_model(mf, used, y, m, family, prior_scale)

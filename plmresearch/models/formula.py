@@ -18,7 +18,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from plmresearch.errors import InputError, ModelError
-from plmresearch.validation import require_columns, require_frame, require_numeric
+from plmresearch.validation import require_columns, require_frame, require_numeric, unique_columns
 
 _BAR = re.compile(r"\(([^()|]*?)(\|\|?)([^()|]*?)\)")
 
@@ -126,13 +126,27 @@ def check_data(mf: MixedFormula, data: pd.DataFrame, need_groups: bool = True) -
     names = mf.variables()
     require_columns(data, sorted(names), what="data (named in the formula)")
     require_columns(data, [mf.outcome], what="data")
+    unique_columns(data, sorted(names), what="data (named in the formula)")
     require_numeric(data, mf.outcome)
     used = data[sorted(names)].copy()
+    for c in used.columns:
+        if pd.api.types.is_numeric_dtype(used[c]) and not pd.api.types.is_bool_dtype(used[c]):
+            n_inf = int(np.isinf(used[c].to_numpy(dtype=float, na_value=np.nan)).sum())
+            if n_inf:
+                raise InputError(f"Column '{c}' has {n_inf} infinite value(s); recode or drop them before fitting.")
     n0 = len(used)
     used = used.dropna()
     if len(used) == 0:
-        raise InputError("No complete rows remain after dropping rows with missing values in the formula's columns.")
+        raise InputError(
+            f"No complete rows remain after dropping rows with missing values in the formula's columns "
+            f"{sorted(names)} (missing per column: {used_missing(data, sorted(names))})."
+        )
     used.attrs["n_dropped"] = n0 - len(used)
+    y = used[mf.outcome].to_numpy(dtype=float)
+    if np.ptp(y) == 0:
+        raise InputError(f"The outcome '{mf.outcome}' is constant ({y[0]!r} in every complete row); "
+                         "there is no variation to model.")
+    check_fixed_design(mf, used)
     for t in mf.random:
         key = group_key(used, t)
         sizes = key.value_counts()
@@ -147,6 +161,39 @@ def check_data(mf: MixedFormula, data: pd.DataFrame, need_groups: bool = True) -
                     "which a group of one cannot inform. Drop those groups or use a random intercept only."
                 )
     return used
+
+
+def used_missing(data: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    return {c: int(data[c].isna().sum()) for c in columns if data[c].isna().any()}
+
+
+def check_fixed_design(mf: MixedFormula, used: pd.DataFrame) -> None:
+    """Name the predictor that makes the fixed-effects design singular (constant, or a copy of others).
+
+    lme4 drops such columns with a message; here the user decides, with the column named.
+    """
+    x = design(f"~ {mf.fixed_rhs}", used)
+    cols = list(x.columns)
+    a = x.to_numpy()
+    has_intercept = "Intercept" in cols
+    for j, c in enumerate(cols):
+        if c != "Intercept" and has_intercept and np.ptp(a[:, j]) == 0:
+            raise InputError(
+                f"The predictor '{c}' is constant ({a[0, j]:g} in every complete row), so its effect cannot be "
+                f"separated from the intercept. Drop '{c}' from the formula {mf.formula!r}."
+            )
+    if np.linalg.matrix_rank(a) == a.shape[1]:
+        return
+    kept: list[int] = []
+    for j, c in enumerate(cols):
+        if np.linalg.matrix_rank(a[:, kept + [j]]) == len(kept) + 1:
+            kept.append(j)
+            continue
+        others = [cols[k] for k in kept]
+        raise InputError(
+            f"The predictor '{c}' is a linear combination of {others[:8]} in the complete rows, so the fixed "
+            f"effects are not identified. Drop '{c}' (or one of those) from the formula {mf.formula!r}."
+        )
 
 
 def _has_slope(expr: str, data: pd.DataFrame) -> bool:

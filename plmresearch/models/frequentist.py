@@ -34,11 +34,14 @@ from plmresearch.models.formula import (
     parse_formula,
 )
 from plmresearch.models.mixed_fit import MultilevelFit
+from plmresearch.validation import check_choice, check_ci_level, check_flag, count
 
 __all__ = ["MultilevelFit", "fit_mixedlm", "likelihood_ratio_test"]
 
 DEFAULT_OPTIMIZERS = ("powell", "lbfgs")
 DEFAULT_POLISH = "lbfgs"
+#: the scipy methods statsmodels' MixedLM.fit accepts
+OPTIMIZERS = ("powell", "nm", "bfgs", "lbfgs", "cg", "newton", "ncg", "basinhopping", "minimize")
 
 
 def _build(mf: MixedFormula, used: pd.DataFrame):
@@ -129,8 +132,16 @@ def fit_mixedlm(
     Estimator: Lindstrom & Bates (1988) REML, statsmodels ``MixedLM``.
     """
     mf = parse_formula(formula) if isinstance(formula, str) else formula
-    if not optimizers:
-        raise InputError("`optimizers` is empty; give at least one, e.g. ('powell', 'nm').")
+    reml = check_flag(reml, "reml")
+    check_ci_level(ci_level)
+    if isinstance(optimizers, str) or not isinstance(optimizers, (tuple, list)) or not optimizers:
+        raise InputError(f"`optimizers` must be a non-empty tuple of method names such as ('powell', 'nm'), "
+                         f"got {optimizers!r}.")
+    for meth in optimizers:
+        check_choice(meth, "optimizers", OPTIMIZERS)
+    if polish is not None:
+        check_choice(polish, "polish", OPTIMIZERS)
+    maxiter = count(maxiter, "maxiter")
     used = check_data(mf, data)
     from plmresearch.models.lmm_pls import fit_lmm, needs_pls
 

@@ -40,6 +40,7 @@ from plmresearch.models.lmm_pls import (
     PLSProblem,
     _newton_polish,
     blas_threads,
+    check_threads,
     conditional_sd,
     fixed_table,
     random_effects_table,
@@ -231,6 +232,7 @@ def fit_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: str = "
     if not isinstance(nAGQ, (int, np.integer)) or isinstance(nAGQ, bool) or not 1 <= nAGQ <= 100:
         raise InputError(f"`nAGQ` must be a whole number from 1 (Laplace) to 100, got {nAGQ!r}.")
     check_ci_level(ci_level)
+    check_threads(threads)
     mf = parse_formula(formula) if isinstance(formula, str) else formula
     used = check_data(mf, data)
     y, m = _response(mf, used, data, family, trials)

@@ -29,7 +29,7 @@ from scipy import optimize, stats
 from plmresearch.errors import InputError, ModelError
 from plmresearch.models.formula import MixedFormula, check_data, design, group_key, parse_formula
 from plmresearch.models.mixed_fit import MultilevelFit
-from plmresearch.validation import check_ci_level
+from plmresearch.validation import check_ci_level, check_flag, count
 
 
 class LmmFit(MultilevelFit):
@@ -350,7 +350,9 @@ def fit_lmm(formula: str | MixedFormula, data: pd.DataFrame, *, reml: bool = Tru
     ``vcov`` (sigma^2 (R_X' R_X)^{-1}) and whose ``optimizer_trials`` lists each stage.
     """
     mf = parse_formula(formula) if isinstance(formula, str) else formula
+    reml = check_flag(reml, "reml")
     check_ci_level(ci_level)
+    check_threads(threads)
     used = check_data(mf, data)
     x = design(f"~ {mf.fixed_rhs}", used)
     terms = random_terms(mf, used)
@@ -361,6 +363,12 @@ def fit_lmm(formula: str | MixedFormula, data: pd.DataFrame, *, reml: bool = Tru
         theta, dev, trials = minimize_theta(prob.deviance, prob.start(), prob.bounds())
         st = prob.fit_at(theta)
         return _result(LmmFit, mf, used, x, terms, prob, theta, st, trials, reml, ci_level)
+
+
+def check_threads(threads: int | None) -> None:
+    """``threads``: None (BLAS decides) or a whole number >= 1."""
+    if threads is not None:
+        count(threads, "threads")
 
 
 def blas_threads(threads: int | None):

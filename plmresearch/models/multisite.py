@@ -26,12 +26,14 @@ import pandas as pd
 from scipy import integrate
 
 from plmresearch.errors import InputError
-from plmresearch.models.bayes import default_sampler, sample_model
+from plmresearch.models.bayes import check_sampling, default_sampler, sample_model
 from plmresearch.models.posterior import PosteriorEstimate, diagnostics, element_diagnostics, warn_notes
 from plmresearch.results import Result
 from plmresearch.validation import (
     array_1d,
     check_ci_level,
+    check_flag,
+    count,
     binary_indicator,
     positive,
     require_clusters,
@@ -40,6 +42,7 @@ from plmresearch.validation import (
     require_no_missing,
     require_numeric,
     same_length,
+    unique_columns,
 )
 
 TAU_PRIORS = ("uniform", "half_cauchy", "half_normal")
@@ -104,6 +107,23 @@ def _check_prior(tau_prior: str) -> None:
         raise InputError(f"`tau_prior` must be one of {TAU_PRIORS}, got {tau_prior!r}.")
 
 
+def _site_inputs(estimates, std_errors, sites, what: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Site estimates, their standard errors (finite, positive) and distinct site labels."""
+    y = array_1d(estimates, "estimates")
+    se = array_1d(std_errors, "std_errors")
+    same_length([y, se], ["estimates", "std_errors"])
+    if np.any(se <= 0):
+        raise InputError(f"`std_errors` must all be positive; position {int(np.argmin(se))} is {se.min()}.")
+    if len(y) < 3:
+        raise InputError(f"{what} needs at least 3 sites (one estimate each in `estimates`), got {len(y)}.")
+    if sites is not None and (isinstance(sites, str) or not hasattr(sites, "__len__")):
+        raise InputError(f"`sites` must be a list of {len(y)} labels, got {sites!r:.200}.")
+    labels = [str(s) for s in (sites if sites is not None else range(1, len(y) + 1))]
+    if len(labels) != len(y) or len(set(labels)) != len(labels):
+        raise InputError(f"`sites` must give {len(y)} distinct labels, got {labels!r:.200}.")
+    return y, se, labels
+
+
 def _site_table(theta, sites, ci_level, extra_cols=None) -> pd.DataFrame:
     a = (1 - ci_level) / 2
     th = np.asarray(theta).reshape(-1, len(sites))
@@ -151,18 +171,17 @@ def pool_site_estimates(
     """
     import pymc as pm
 
-    y = array_1d(estimates, "estimates")
-    se = array_1d(std_errors, "std_errors")
-    same_length([y, se], ["estimates", "std_errors"])
-    if np.any(se <= 0):
-        raise InputError(f"`std_errors` must all be positive; position {int(np.argmin(se))} is {se.min()}.")
-    if len(y) < 3:
-        raise InputError(f"Partial pooling needs at least 3 sites, got {len(y)}.")
+    y, se, sites = _site_inputs(estimates, std_errors, sites, "Partial pooling")
     _check_prior(tau_prior)
+    if tau_scale is not None or tau_prior != "uniform":
+        if tau_scale is None:
+            raise InputError(f"tau_prior='{tau_prior}' needs `tau_scale` (the prior's scale, in outcome units).")
+        positive(tau_scale, "tau_scale")
     check_ci_level(ci_level)
-    sites = [str(s) for s in (sites if sites is not None else range(1, len(y) + 1))]
-    if len(sites) != len(y) or len(set(sites)) != len(sites):
-        raise InputError(f"`sites` must give {len(y)} distinct labels, got {sites!r:.200}.")
+    check_sampling(draws=draws, tune=tune, chains=chains, random_seed=random_seed, target_accept=target_accept,
+                   sampler=sampler)
+    check_flag(warn, "warn")
+    check_flag(progress, "progress")
     _check_parameterization(parameterization)
     with pm.Model(coords={"site": sites}) as model:
         mu = pm.Flat("mu")
@@ -233,15 +252,11 @@ def exact_site_posterior(estimates, std_errors, sites=None, *, tau_max: float | 
     dict with ``tau_mean``, ``mu_mean``, ``tau_quantiles`` (2.5/25/50/75/97.5%) and
     ``theta_mean`` (a Series indexed by site).
     """
-    y = array_1d(estimates, "estimates")
-    se = array_1d(std_errors, "std_errors")
-    same_length([y, se], ["estimates", "std_errors"])
-    if np.any(se <= 0):
-        raise InputError("`std_errors` must all be positive.")
-    if len(y) < 3:
-        raise InputError(f"The flat prior on tau needs at least 3 sites for a proper posterior, got {len(y)}.")
-    tau_max = float(tau_max) if tau_max is not None else 60.0 * float(np.max(se)) / 4.0
-    tau = np.linspace(0.0, tau_max, int(grid_size))
+    y, se, sites = _site_inputs(estimates, std_errors, sites, "The flat prior on tau (a proper posterior)")
+    tau_max = positive(tau_max, "tau_max") if tau_max is not None else 60.0 * float(np.max(se)) / 4.0
+    # the trapezoid rule needs a grid; below ~100 points the posterior moments are too coarse to report
+    grid_size = count(grid_size, "grid_size", minimum=101)
+    tau = np.linspace(0.0, tau_max, grid_size)
     v = se[None, :] ** 2 + tau[:, None] ** 2
     w = 1.0 / v
     mu_hat = (w * y).sum(axis=1) / w.sum(axis=1)
@@ -257,7 +272,6 @@ def exact_site_posterior(estimates, std_errors, sites=None, *, tau_max: float | 
                               mu_hat[:, None])
     cdf = integrate.cumulative_trapezoid(p, tau, initial=0.0)
     qs = [0.025, 0.25, 0.5, 0.75, 0.975]
-    sites = [str(s) for s in (sites if sites is not None else range(1, len(y) + 1))]
     return {
         "tau_mean": float(integrate.trapezoid(p * tau, tau)),
         "mu_mean": float(integrate.trapezoid(p * mu_hat, tau)),
@@ -313,6 +327,14 @@ def multisite_trial(
 
     require_frame(data, "data")
     require_columns(data, [outcome, treatment, site])
+    unique_columns(data, [outcome, treatment, site])
+    check_flag(standardize, "standardize")
+    check_ci_level(ci_level)
+    check_sampling(draws=draws, tune=tune, chains=chains, random_seed=random_seed, target_accept=target_accept,
+                   sampler=sampler)
+    check_flag(warn, "warn")
+    check_flag(progress, "progress")
+    _check_parameterization(parameterization)
     require_numeric(data, outcome)
     require_no_missing(data, [outcome, treatment, site])
     require_clusters(data, site, minimum=3)

@@ -18,7 +18,8 @@ from scipy import stats
 
 from plmresearch._plotting import figure_axes, figure_axes_grid
 from plmresearch.errors import InputError
-from plmresearch.models.posterior import PosteriorEstimate
+from plmresearch.models.posterior import PosteriorEstimate, check_var_names
+from plmresearch.validation import count, finite
 
 
 def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame, str]:
@@ -33,6 +34,10 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
         t = t[t["term"] == term]
         return t, f"{term} deviation, {group or fit.groups[0]}"
     if isinstance(fit, MultilevelFit):
+        if group is not None and group not in fit.n_groups:
+            raise InputError(f"No grouping factor '{group}' (`group`) in this fit; it has {list(fit.n_groups)}.")
+        if fit.random_effects is None:
+            raise InputError("This fit has no group effects to plot (`fit.random_effects` is empty).")
         re = fit.random_effects
         t = re[re["term"] == term].copy()
         level = next(iter(fit.n_groups))
@@ -41,8 +46,6 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
             if group is None and len(levels) > 1:
                 raise InputError(f"The model has several grouping factors {levels}; pass `group=` one of them.")
             level = levels[0] if group is None else group
-            if level not in levels:
-                raise InputError(f"`group` must be one of the model's grouping factors {levels}, got {group!r}.")
             t = t[t["level"] == level]
         z = stats.norm.ppf(0.5 + fit.ci_level / 2)
         t["ci_low"] = t["estimate"] - z * t["std_error"]
@@ -59,6 +62,7 @@ def _effects_table(fit: Any, group: str | None, term: str) -> tuple[pd.DataFrame
 def caterpillar_plot(fit: Any, group: str | None = None, term: str = "Intercept", max_groups: int = 200,
                      ax=None) -> Figure:
     """Sorted group (or site) effects with their intervals."""
+    max_groups = count(max_groups, "max_groups")
     t, label = _effects_table(fit, group, term)
     if t.empty:
         raise InputError(f"No group effects for term '{term}'.")
@@ -86,7 +90,13 @@ def posterior_rope_plot(estimate: PosteriorEstimate, rope: tuple[float, float] =
     """Histogram of the posterior of an effect, the ROPE shaded, and P(in ROPE) / P(above)."""
     if not isinstance(estimate, PosteriorEstimate):
         raise InputError(f"posterior_rope_plot needs a PosteriorEstimate, got {type(estimate).__name__}.")
-    lo, hi = float(rope[0]), float(rope[1])
+    try:
+        lo, hi = (finite(v, "rope") for v in rope)
+    except (TypeError, ValueError):
+        raise InputError(f"`rope` must be a (low, high) pair of numbers, got {rope!r}.") from None
+    if not lo < hi:
+        raise InputError(f"`rope` must have low < high, got {rope!r}.")
+    bins = count(bins, "bins")
     d = estimate._scale(scale)
     p_in = estimate.prob_in_rope(lo, hi, scale=scale)
     p_above = estimate.prob_greater(hi, scale=scale)
@@ -107,11 +117,13 @@ def trace_rank_plot(idata: Any, var_names: list[str], max_panels: int = 8, ax=No
     Vector variables are split into their elements (at most ``max_panels`` panels);
     ``ax``, when given, holds two Axes per panel (rows of trace, rank).
     """
+    var_names = check_var_names(idata, var_names)
+    if not var_names:
+        raise InputError("`var_names` must name at least one posterior variable, e.g. ['mu', 'tau'].")
+    max_panels = count(max_panels, "max_panels")
     post = idata["posterior"]
     series = []
     for v in var_names:
-        if v not in post.data_vars:
-            raise InputError(f"No posterior variable '{v}'. Variables: {list(post.data_vars)}.")
         da = post[v].transpose("chain", "draw", ...)
         arr = np.asarray(da.values)
         flat = arr.reshape(arr.shape[0], arr.shape[1], -1)

@@ -53,6 +53,28 @@ def n_divergences(idata: Any) -> int:
         return 0
 
 
+def posterior_group(idata: Any, name: str = "idata"):
+    """The ``posterior`` group of an ArviZ DataTree/InferenceData, or an InputError naming ``name``."""
+    try:
+        return idata["posterior"]
+    except Exception:  # noqa: BLE001 - anything without a posterior group is the wrong object
+        raise InputError(f"`{name}` must be the ArviZ DataTree of a Bayesian fit (e.g. fit.idata), with a "
+                         f"'posterior' group; got {type(idata).__name__}.") from None
+
+
+def check_var_names(idata: Any, var_names: Any) -> list[str] | None:
+    """``var_names``: None or a list of posterior variables of ``idata``."""
+    post = posterior_group(idata)
+    if var_names is None:
+        return None
+    if isinstance(var_names, str) or not all(isinstance(v, str) for v in var_names):
+        raise InputError(f"`var_names` must be a list of variable names, got {var_names!r}.")
+    for v in var_names:
+        if v not in post.data_vars:
+            raise InputError(f"No posterior variable '{v}' (in `var_names`). Variables: {list(post.data_vars)}.")
+    return list(var_names)
+
+
 def diagnostics(idata: Any, var_names: list[str] | None = None) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """r_hat and ESS of every scalar in ``var_names``, and plain-words warnings.
 
@@ -63,6 +85,7 @@ def diagnostics(idata: Any, var_names: list[str] | None = None) -> tuple[pd.Data
     notes : tuple of str
         Sentences a reader can act on; empty when all checks pass.
     """
+    var_names = check_var_names(idata, var_names)
     rhat = az.rhat(idata, var_names=var_names)
     ess_b = az.ess(idata, var_names=var_names, method="bulk")
     ess_t = az.ess(idata, var_names=var_names, method="tail")

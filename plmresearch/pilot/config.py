@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from plmresearch.errors import SpecError
+from plmresearch.validation import check_path
 
 __all__ = ["DESIGNS", "PilotConfig", "init_template", "load_config", "write_template"]
 
@@ -431,7 +432,7 @@ def load_config(path: str | os.PathLike) -> PilotConfig:
     folder. Every problem raises :class:`SpecError` naming the file, the key and the fix;
     the data file itself is checked when it is read (:func:`plmresearch.data.files.read_table`).
     """
-    p = Path(path)
+    p = Path(check_path(path))
     if p.is_dir():
         raise SpecError(f"{p}: is a folder, not a config file. Fix: give the path of the YAML file inside it "
                         f"(e.g. {p / 'pilot.yaml'}), or create one with `plm pilot init`.")
@@ -459,7 +460,7 @@ def init_template() -> str:
 
 def write_template(path: str | os.PathLike) -> Path:
     """Write :func:`init_template` to a new file ``path``; an existing file is never overwritten."""
-    p = Path(path)
+    p = Path(check_path(path))
     if p.exists():
         raise SpecError(f"{p}: already exists; it was left untouched. Fix: choose another file name, "
                         "or delete/rename the existing file yourself.")

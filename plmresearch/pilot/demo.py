@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from plmresearch.errors import InputError, SpecError
-from plmresearch.validation import count, finite, positive, probability
+from plmresearch.validation import check_path, check_seed, count, finite, positive, probability
 
 __all__ = ["SimulatedDistrict", "simulate_district", "write_demo"]
 
@@ -140,7 +140,7 @@ def simulate_district(
     treatment (0/1), pretest, posttest (missing for students who left), frl, ell, sped
     (0/1), race_ethnicity, gender ('F'/'M').
     """
-    if design not in DESIGNS:
+    if not isinstance(design, str) or design not in DESIGNS:
         import difflib
 
         m = difflib.get_close_matches(str(design), DESIGNS, n=1)
@@ -152,8 +152,8 @@ def simulate_district(
     if design == "cluster_rct" and n_schools < 2:
         raise InputError("A cluster RCT needs at least 2 schools (`n_schools`).")
     true_effect = finite(true_effect, "true_effect")
-    icc_school = probability(icc_school, "icc_school", open_high=True)
-    icc_class = probability(icc_class, "icc_class", open_high=True)
+    icc_school = abs(probability(icc_school, "icc_school", open_high=True))  # abs: -0.0 would give sd -0.0
+    icc_class = abs(probability(icc_class, "icc_class", open_high=True))
     if icc_school + icc_class >= 1:
         raise InputError(f"`icc_school` + `icc_class` must be below 1, got {icc_school + icc_class}.")
     pretest_r = finite(pretest_r, "pretest_r")
@@ -168,7 +168,7 @@ def simulate_district(
     outcome_sd = positive(outcome_sd, "outcome_sd")
     outcome_mean = finite(outcome_mean, "outcome_mean")
 
-    rng = np.random.default_rng(random_seed)
+    rng = np.random.default_rng(check_seed(random_seed))
     sd_s, sd_c, sd_e = np.sqrt(icc_school), np.sqrt(icc_class), np.sqrt(1 - icc_school - icc_class)
     names = [f"{_SCHOOL_NAMES[k % len(_SCHOOL_NAMES)]} Elementary" + (f" {k // len(_SCHOOL_NAMES) + 1}"
              if k >= len(_SCHOOL_NAMES) else "") for k in range(n_schools)]
@@ -300,10 +300,14 @@ def write_demo(folder: str | os.PathLike, *, file_type: str = "csv", **kwargs: A
     """
     if file_type not in ("csv", "xlsx", "parquet"):
         raise InputError(f"`file_type` must be 'csv', 'xlsx' or 'parquet', got {file_type!r}.")
-    root = Path(folder)
+    root = Path(check_path(folder, "folder"))
     data_path, config_path = root / f"district_pilot.{file_type}", root / "pilot.yaml"
     if root.exists() and not root.is_dir():
         raise SpecError(f"{root}: is a file, not a folder; it was left untouched. Fix: choose a new folder.")
+    above = next((p for p in root.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise SpecError(f"{root}: {above} is a file, so no folder can be made inside it; nothing was written. "
+                        "Fix: choose a new folder.")
     existing = [p.name for p in (data_path, config_path, root / "pilot_report") if p.exists()]
     if existing:  # checked before anything is simulated or written
         raise SpecError(f"{root}: already holds {', '.join(existing)} from an earlier demo; nothing was written. "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from plmresearch.data.files import IntakeLog, read_table
-from plmresearch.errors import ColumnError
+from plmresearch.errors import ColumnError, InputError
 from plmresearch.pilot.config import PilotConfig
 from plmresearch.pilot.intake import DataChecks, prepare_pilot_data, protect_identifiers
 
@@ -64,6 +64,8 @@ def load_pilot_data(config: PilotConfig, key: bytes | str | None = None) -> Pilo
     Raises the intake/privacy errors of :func:`read_table`, :func:`protect_identifiers`
     and :func:`prepare_pilot_data`; nothing is written.
     """
+    if not isinstance(config, PilotConfig):
+        raise InputError(f"`config` must be a PilotConfig from load_config('pilot.yaml'), got {type(config).__name__}.")
     text = [c for c in (config.student_id, config.school, config.class_column) if c]
     raw, log = read_table(config.data_file, sheet=config.sheet, text_columns=text)
     _check_sheet(raw, config)

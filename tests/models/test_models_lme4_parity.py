@@ -246,5 +246,5 @@ def test_caterpillar_of_a_crossed_fit_shows_one_grouping_factor():
     plt.close(fig)
     with pytest.raises(InputError, match="group="):
         caterpillar_plot(fit)
-    with pytest.raises(InputError, match="grouping factors"):
+    with pytest.raises(InputError, match="No grouping factor"):
         caterpillar_plot(fit, group="student")
