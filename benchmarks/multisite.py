@@ -12,6 +12,7 @@ marginal/latent ratio of ESS/s, divergences and the largest r_hat. Runs alternat
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -59,6 +60,7 @@ def main():
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count()))
     e8, tr = eight(), trial()
     kw = dict(draws=args.draws, tune=args.draws, chains=args.chains, random_seed=1, warn=False, sampler="pymc")
     cases = {
@@ -83,7 +85,9 @@ def main():
         print(pd.DataFrame(rows[-2:]).to_string(index=False, float_format=lambda x: f"{x:.3g}"), flush=True)
     print()
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    print("sampler: PyMC NUTS (C backend) for both; same draws, tune, chains and seed.")
+    print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"sampler: PyMC NUTS (C backend) for both; same draws ({args.draws}), tune, chains ({args.chains}) and seed; "
+          f"medians of {args.repeats} alternated runs; wall time includes compiling the model.")
 
 
 if __name__ == "__main__":
