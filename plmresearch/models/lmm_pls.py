@@ -117,7 +117,7 @@ class PLSProblem:
         self.y, self.X, self.terms, self.reml = y, X, terms, reml
         self.n, self.p = X.shape
         self.q = sum(t.n_levels * t.p for t in terms)
-        # Z has one nonzero per row and (term, coefficient): column cols[k][i], value vals[k][i]
+        # Z has one entry per row and (term, coefficient): column cols[k][i], value vals[k][i]
         cols = [t.offset + t.codes * t.p + c for t in terms for c in range(t.p)]
         vals = [t.z[:, c] for t in terms for c in range(t.p)]
         rows = np.arange(self.n)
@@ -148,30 +148,24 @@ class PLSProblem:
         self.lam_idx = li[pos.data.astype(int) - 1]
         self.diagonal = all(t.p == 1 for t in terms)
         if self.diagonal:
-            # Lambda is diagonal, so A = Lambda Z'WZ Lambda + I has the pattern of Z'Z. Its lower
-            # triangle, in CHOLMOD's column-major order, is P @ w: row k of P holds z_ia z_ib for
-            # the observations i that enter entry k, so no sparse product is formed per evaluation.
+            # Lambda is diagonal, so A = Lambda Z'WZ Lambda + I has the structural pattern of Z'Z
+            # (from |Z|'|Z|, where nothing cancels) and its values are scaled entries of Z'WZ
             self.lam_of_col = np.empty(self.q, dtype=np.int64)
             self.lam_of_col[lr] = li
-            pr, pc, pv = [], [], []
-            for a in range(len(cols)):
-                for b in range(a, len(cols)):
-                    pr.append(np.maximum(cols[a], cols[b]))
-                    pc.append(np.minimum(cols[a], cols[b]))
-                    pv.append(vals[a] * vals[b])
-            keys = np.concatenate(pc) * self.q + np.concatenate(pr)
-            self.A_keys, entry = np.unique(keys, return_inverse=True)
-            self.P = sp.csr_matrix((np.concatenate(pv), (entry, np.tile(rows, len(pv)))),
-                                   shape=(len(self.A_keys), self.n))
-            self.A_rows, self.A_cols = self.A_keys % self.q, self.A_keys // self.q
-            self.ZtZ_lower = self.P @ np.ones(self.n)
-            self._on_diag = (self.A_rows == self.A_cols).astype(float)
+            pattern = self.Z.copy()
+            pattern.data[:] = 1.0
+            S = sp.tril(pattern.T @ pattern, format="coo")
+            self.A_keys = np.sort(S.col.astype(np.int64) * self.q + S.row)
+            self._pairs, self._P = (cols, vals), None
         else:
             # symbolic analysis on the pattern of Lambda'Z'Z Lambda + I at a generic theta
             rng = np.random.default_rng(0)
             A = sp.tril(self._A(rng.uniform(0.5, 1.5, self.n_theta)), format="coo")
             self.A_keys = np.sort(A.col.astype(np.int64) * self.q + A.row)
-            self.A_rows, self.A_cols = self.A_keys % self.q, self.A_keys // self.q
+        self.A_rows, self.A_cols = self.A_keys % self.q, self.A_keys // self.q
+        if self.diagonal:
+            self.ZtZ_lower = self._lower_values(self.ZtZ)
+            self._on_diag = (self.A_rows == self.A_cols).astype(float)
         # one CHOLMOD matrix whose values are overwritten at each evaluation (the triplets are
         # already in its column-major order, so the values are stored in the order given)
         self._Asp = spmatrix(matrix(np.ones(len(self.A_keys)) + (self.A_rows == self.A_cols) * self.q),
@@ -203,20 +197,41 @@ class PLSProblem:
         L = self.lam(theta)
         return (L.T @ ZtZ @ L + sp.identity(self.q)).tocsc()
 
+    def _lower_values(self, M: sp.spmatrix) -> np.ndarray:
+        """The lower triangle of a symmetric sparse M in the order of A's stored entries."""
+        T = sp.tril(M, format="coo")
+        vals = np.zeros(len(self.A_keys))
+        vals[np.searchsorted(self.A_keys, T.col.astype(np.int64) * self.q + T.row)] = T.data
+        return vals
+
+    def _weighted_crossprod(self, weights: np.ndarray) -> np.ndarray:
+        """Lower triangle of Z'WZ in A's order for a diagonal Lambda, as P @ w: row k of P holds
+        z_ia z_ib for the observations i that enter entry k (built on first use, by a GLMM's PIRLS),
+        so no sparse product is formed per iteration."""
+        if self._P is None:
+            cols, vals = self._pairs
+            pr, pc, pv = [], [], []
+            for a in range(len(cols)):
+                for b in range(a, len(cols)):
+                    pr.append(np.maximum(cols[a], cols[b]))
+                    pc.append(np.minimum(cols[a], cols[b]))
+                    pv.append(vals[a] * vals[b])
+            entry = np.searchsorted(self.A_keys, np.concatenate(pc) * self.q + np.concatenate(pr))
+            self._P = sp.csr_matrix((np.concatenate(pv), (entry, np.tile(np.arange(self.n), len(pv)))),
+                                    shape=(len(self.A_keys), self.n))
+        return self._P @ weights
+
     def _factor(self, theta, weights: np.ndarray | None = None) -> float:
         """Factor Lambda' Z'WZ Lambda + I (W = I unless ``weights`` are given, as in a GLMM's PIRLS);
         return its log-determinant."""
         theta = np.asarray(theta, float)
         if self.diagonal:
             lam = theta[self.lam_of_col]
-            m = self.ZtZ_lower if weights is None else self.P @ weights
+            m = self.ZtZ_lower if weights is None else self._weighted_crossprod(weights)
             vals = lam[self.A_rows] * m * lam[self.A_cols] + self._on_diag
         else:
             ZtZ = None if weights is None else (self.Z.T @ sp.diags(weights) @ self.Z).tocsc()
-            A = sp.tril(self._A(theta, ZtZ=ZtZ), format="coo")
-            keys = A.col.astype(np.int64) * self.q + A.row
-            vals = np.zeros(len(self.A_keys))
-            vals[np.searchsorted(self.A_keys, keys)] = A.data
+            vals = self._lower_values(self._A(theta, ZtZ=ZtZ))
         self._Asp.V = self._matrix(vals)
         with self._supernodal():
             self._cholmod.numeric(self._Asp, self.F)
