@@ -17,6 +17,7 @@ Models (issue 17):
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import tempfile
@@ -32,7 +33,7 @@ R_TEMPLATE = """suppressMessages(library(lme4))
 d <- {data}
 t <- system.time(m <- {call})[["elapsed"]]
 v <- as.data.frame(VarCorr(m))
-cat(t, v$vcov, "\\n")
+cat(as.character(packageVersion("lme4")), t, v$vcov, "\\n")
 """
 
 
@@ -56,11 +57,15 @@ def models():
     }
 
 
-def run_r(dataset: str, call: str) -> tuple[float, list[float]]:
+def run_r(dataset: str, call: str) -> tuple[str, float, list[float]]:
+    """lme4's version, the elapsed seconds of the fit and its ``VarCorr`` variances."""
     with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
         fh.write(R_TEMPLATE.format(data=dataset, call=call))
-    out = subprocess.run(["Rscript", fh.name], capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), [float(v) for v in out[1:]]
+    try:
+        out = subprocess.run(["Rscript", fh.name], capture_output=True, text=True, check=True).stdout.split()
+    finally:
+        os.unlink(fh.name)
+    return out[0], float(out[1]), [float(v) for v in out[2:]]
 
 
 def main():
@@ -69,7 +74,8 @@ def main():
     ap.add_argument("--only", default=None, help="substring of a model name")
     args = ap.parse_args()
     have_r = shutil.which("Rscript") is not None
-    rows = []
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count()))
+    rows, version = [], None
     for name, (fit, dataset, call, comps) in models().items():
         if args.only and args.only not in name:
             continue
@@ -79,7 +85,7 @@ def main():
             f = fit()
             ours.append(time.perf_counter() - t0)
             if have_r:
-                t, v = run_r(dataset, call)
+                version, t, v = run_r(dataset, call)
                 theirs.append(t)
                 diff = float(np.max(np.abs(np.array(comps(f)) - np.array(v[: len(comps(f))]))))
         r = {"model": name, "plmresearch_s": np.median(ours), "lme4_s": np.median(theirs) if theirs else np.nan}
@@ -89,7 +95,11 @@ def main():
         print(pd.DataFrame([r]).to_string(index=False, float_format=lambda x: f"{x:.4g}"), flush=True)
     print()
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    if not have_r:
+    print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if have_r:
+        print(f"lme4 {version}; ours includes building the design matrices, lme4's time is system.time() of the "
+              f"fit alone; medians of {args.repeats} alternated runs.")
+    else:
         print("Rscript not found: lme4 columns are empty.")
 
 

@@ -2,8 +2,10 @@
 
 Prints, for ``pool_site_estimates`` (eight schools) and ``multisite_trial`` (a simulated
 24-site trial, 60 students per site): wall time (compile + sampling + drawing the site
-effects), minimum bulk ESS over mu, tau and the site effects, ESS per second, the
-marginal/latent ratio of ESS/s, divergences and the largest r_hat. Runs alternate
+effects), minimum bulk ESS over mu, tau, the site effects and, for the trial, the intercept,
+sigma and the SD of the site intercepts (median over runs, and in the worst run with the
+parameter it came from), ESS per second, the marginal/latent ratio of ESS/s, divergences and
+the largest r_hat. Runs alternate
 (marginal, latent, marginal, latent) with the same seeds.
 
     PLMRESEARCH_DATA_DIR=../shared/datasets python benchmarks/multisite.py [--draws 1000 --chains 4 --repeats 2]
@@ -12,6 +14,7 @@ marginal/latent ratio of ESS/s, divergences and the largest r_hat. Runs alternat
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -38,6 +41,10 @@ def eight():
     return load_dataset("eight_schools")
 
 
+# every sampled parameter and the site effects: the slowest-mixing one sets the ESS
+PARAMETERS = ["mu", "tau", "theta", "a", "sigma", "sd_site_intercept"]
+
+
 def measure(fn):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -45,12 +52,14 @@ def measure(fn):
         fit = fn()
     wall = time.perf_counter() - t0
     idata = fit.average_effect.idata
-    ess = az.ess(idata, var_names=["mu", "tau", "theta"], method="bulk")
-    rh = az.rhat(idata, var_names=["mu", "tau", "theta"])
-    e = min(float(np.min(ess[v].values)) for v in ess.data_vars)
+    names = [v for v in PARAMETERS if v in idata["posterior"]]
+    ess = az.ess(idata, var_names=names, method="bulk")
+    rh = az.rhat(idata, var_names=names)
+    worst = {v: float(np.min(ess[v].values)) for v in ess.data_vars}
+    e = min(worst.values())
     r = max(float(np.max(rh[v].values)) for v in rh.data_vars)
     div = int(np.asarray(idata["sample_stats"]["diverging"].values).sum())
-    return wall, e, r, div
+    return wall, e, r, div, min(worst, key=worst.get)
 
 
 def main():
@@ -59,6 +68,7 @@ def main():
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count()))
     e8, tr = eight(), trial()
     kw = dict(draws=args.draws, tune=args.draws, chains=args.chains, random_seed=1, warn=False, sampler="pymc")
     cases = {
@@ -76,14 +86,18 @@ def main():
             wall = float(np.median([r[0] for r in runs]))
             ess = float(np.median([r[1] for r in runs]))
             rows.append({"model": name, "parameterization": p, "wall_s": wall, "min_bulk_ess": ess,
-                         "ess_per_s": ess / wall, "divergences": max(r[3] for r in runs),
+                         "ess_per_s": ess / wall, "worst_run_min_ess": min(r[1] for r in runs),
+                         "slowest": min(runs, key=lambda r: r[1])[4],
+                         "divergences": max(r[3] for r in runs),
                          "max_r_hat": max(r[2] for r in runs)})
         m, n = rows[-2], rows[-1]
         m["x_latent"], n["x_latent"] = m["ess_per_s"] / n["ess_per_s"], 1.0
         print(pd.DataFrame(rows[-2:]).to_string(index=False, float_format=lambda x: f"{x:.3g}"), flush=True)
     print()
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    print("sampler: PyMC NUTS (C backend) for both; same draws, tune, chains and seed.")
+    print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(f"sampler: PyMC NUTS (C backend) for both; same draws ({args.draws}), tune, chains ({args.chains}) and seed; "
+          f"medians of {args.repeats} alternated runs; wall time includes compiling the model.")
 
 
 if __name__ == "__main__":

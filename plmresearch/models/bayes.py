@@ -275,6 +275,83 @@ def _marginal_order(mf: MixedFormula, used: pd.DataFrame, parameterization: str)
     return ()
 
 
+def _fixed_design(x: pd.DataFrame):
+    """Intercept flag, slope names, centred slopes, their means and SDs (a constant slope is refused)."""
+    has_int = "Intercept" in x.columns
+    slopes = [c for c in x.columns if c != "Intercept"]
+    xs = x[slopes].to_numpy()
+    xmean = xs.mean(axis=0) if slopes else np.zeros(0)
+    xsd = xs.std(axis=0, ddof=1) if slopes else np.zeros(0)
+    if np.any(xsd == 0):
+        raise InputError(f"Predictor(s) {[s for s, v in zip(slopes, xsd) if v == 0]} are constant; drop them.")
+    return has_int, slopes, xs - xmean, xmean, xsd
+
+
+def _group_designs(mf: MixedFormula, used: pd.DataFrame, coords: dict) -> list:
+    """Per random term: (term, safe name, Z values, level codes, SD of each Z column with 1 for the
+    intercept); adds the term's level and coefficient coordinates to ``coords``."""
+    out = []
+    for t in mf.random:
+        z = design(f"~ {t.expr}", used)
+        codes, levels = pd.factorize(group_key(used, t), sort=True)
+        g = _safe(t.group)
+        coords[f"{g}__level"] = [str(v) for v in levels]
+        coords[f"{g}__term"] = list(z.columns)
+        coords[f"{g}__term_bis"] = list(z.columns)
+        zsd = np.array([1.0 if c == "Intercept" else z[c].std(ddof=1) for c in z.columns])
+        zsd[zsd == 0] = 1.0
+        out.append((t, g, z.to_numpy(), codes, zsd))
+    return out
+
+
+def _fixed_effects_prior(has_int: bool, slopes: list, xc: np.ndarray, xmean: np.ndarray, *,
+                         intercept_mean: float, intercept_sd: float, slope_sd: np.ndarray):
+    """Inside a PyMC model: alpha ~ Normal(intercept_mean, intercept_sd) at the centred predictors
+    and beta ~ Normal(0, slope_sd); records the uncentred coefficients as ``fixed`` (intercept
+    alpha - xmean' beta) and returns (alpha, beta, linear predictor)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    alpha = pm.Normal("alpha", intercept_mean, intercept_sd) if has_int else 0.0
+    beta = pm.Normal("beta", 0.0, slope_sd, dims="slope_term") if slopes else None
+    eta = alpha + (pt.dot(xc, beta) if slopes else pt.zeros(len(xc)))
+    parts = []
+    if has_int:
+        parts.append(pt.reshape(alpha - (pt.dot(xmean, beta) if slopes else 0.0), (1,)))
+    if slopes:
+        parts.append(beta)
+    pm.Deterministic("fixed", pt.concatenate(parts), dims="term")
+    return alpha, beta, eta
+
+
+def _group_covariance_prior(t, g: str, k: int, sd_dist, **sd_args):
+    """Inside a PyMC model: the Cholesky factor of a group's covariance, with SDs from ``sd_dist``
+    (a PyMC distribution class, parameters ``sd_args``) and LKJ(eta = 2) correlations for a
+    correlated term."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    if k > 1 and t.correlated:
+        chol, corr, sds = pm.LKJCholeskyCov(f"chol_{g}", n=k, eta=2.0, sd_dist=sd_dist.dist(**sd_args, shape=k),
+                                            compute_corr=True)
+        pm.Deterministic(f"sd_{g}", sds, dims=f"{g}__term")
+        pm.Deterministic(f"corr_{g}", corr, dims=(f"{g}__term", f"{g}__term_bis"))
+        return chol
+    return pt.diag(sd_dist(f"sd_{g}", **sd_args, dims=f"{g}__term"))
+
+
+def _noncentred_effects(g: str, z: np.ndarray, codes: np.ndarray, chol):
+    """Inside a PyMC model: b = z_raw L' with z_raw ~ Normal(0, 1), recorded as ``b_<g>``; returns
+    each observation's Z b."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    zraw = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(f"{g}__level", f"{g}__term"))
+    b = pt.dot(zraw, chol.T)
+    pm.Deterministic(f"b_{g}", b, dims=(f"{g}__level", f"{g}__term"))
+    return (pt.as_tensor_variable(z) * b[codes]).sum(axis=1)
+
+
 def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5, parameterization: str = "auto"):
     """The PyMC model for a parsed formula (see the module docstring for priors).
 
@@ -291,14 +368,7 @@ def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5, 
     my, sy = float(y.mean()), float(y.std(ddof=1))
     if not sy > 0:
         raise InputError(f"The outcome '{mf.outcome}' is constant; there is nothing to model.")
-    has_int = "Intercept" in x.columns
-    slopes = [c for c in x.columns if c != "Intercept"]
-    xs = x[slopes].to_numpy()
-    xmean = xs.mean(axis=0) if slopes else np.zeros(0)
-    xsd = xs.std(axis=0, ddof=1) if slopes else np.zeros(0)
-    if np.any(xsd == 0):
-        raise InputError(f"Predictor(s) {[s for s, v in zip(slopes, xsd) if v == 0]} are constant; drop them.")
-    xc = xs - xmean
+    has_int, slopes, xc, xmean, xsd = _fixed_design(x)
     order = _marginal_order(mf, used, parameterization)
     coords: dict[str, Any] = {"term": list(x.columns), "slope_term": slopes, "obs": np.arange(len(y))}
     priors = {
@@ -308,50 +378,17 @@ def build_model(mf: MixedFormula, used: pd.DataFrame, prior_scale: float = 2.5, 
         "group SDs": "HalfNormal(sd(y)) for intercepts, HalfNormal(sd(y) / sd(z)) for slopes",
         "correlations": "LKJ(eta = 2)",
     }
-    groups_info = []
-    for t in mf.random:
-        z = design(f"~ {t.expr}", used)
-        key = group_key(used, t)
-        codes, levels = pd.factorize(key, sort=True)
-        g = _safe(t.group)
-        coords[f"{g}__level"] = [str(v) for v in levels]
-        coords[f"{g}__term"] = list(z.columns)
-        coords[f"{g}__term_bis"] = list(z.columns)
-        zsd = np.array([1.0 if c == "Intercept" else z[c].std(ddof=1) for c in z.columns])
-        zsd[zsd == 0] = 1.0
-        groups_info.append((t, g, z.to_numpy(), codes, zsd))
+    groups_info = _group_designs(mf, used, coords)
     chol_of = {}
     with pm.Model(coords=coords) as model:
-        alpha = pm.Normal("alpha", my, prior_scale * sy) if has_int else 0.0
-        if slopes:
-            beta = pm.Normal("beta", 0.0, prior_scale * sy / xsd, dims="slope_term")
-            mu = alpha + pt.dot(xc, beta)
-        else:
-            mu = alpha + pt.zeros(len(y))
-        parts = []
-        if has_int:
-            parts.append(pt.reshape(alpha - (pt.dot(xmean, beta) if slopes else 0.0), (1,)))
-        if slopes:
-            parts.append(beta)
-        pm.Deterministic("fixed", pt.concatenate(parts), dims="term")
+        alpha, beta, mu = _fixed_effects_prior(has_int, slopes, xc, xmean, intercept_mean=my,
+                                               intercept_sd=prior_scale * sy, slope_sd=prior_scale * sy / xsd)
         for t, g, z, codes, zsd in groups_info:
-            k = z.shape[1]
-            if k > 1 and t.correlated:
-                chol, corr, sds = pm.LKJCholeskyCov(
-                    f"chol_{g}", n=k, eta=2.0, sd_dist=pm.HalfNormal.dist(sigma=sy / zsd, shape=k), compute_corr=True,
-                )
-                pm.Deterministic(f"sd_{g}", sds, dims=f"{g}__term")
-                pm.Deterministic(f"corr_{g}", corr, dims=(f"{g}__term", f"{g}__term_bis"))
-            else:
-                sds = pm.HalfNormal(f"sd_{g}", sigma=sy / zsd, dims=f"{g}__term")
-                chol = pt.diag(sds)
+            chol = _group_covariance_prior(t, g, z.shape[1], pm.HalfNormal, sigma=sy / zsd)
             if order:
                 chol_of[t.group] = pm.Deterministic(f"L_{g}", chol, dims=(f"{g}__term", f"{g}__term_bis"))
                 continue
-            zraw = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(f"{g}__level", f"{g}__term"))
-            b = pt.dot(zraw, chol.T)
-            pm.Deterministic(f"b_{g}", b, dims=(f"{g}__level", f"{g}__term"))
-            mu = mu + (pt.as_tensor_variable(z) * b[codes]).sum(axis=1)
+            mu = mu + _noncentred_effects(g, z, codes, chol)
         sigma = pm.Exponential("sigma", 1.0 / sy)
         cp = None
         if order:
@@ -425,6 +462,41 @@ def _posterior_predictive(idata, parts: ModelParts, random_seed) -> None:
     idata["observed_data"] = xr.DataTree(xr.Dataset({"y": (("obs",), parts.y)}, coords={"obs": np.arange(len(parts.y))}))
 
 
+def _fixed_summary(post, diag: pd.DataFrame, ci_level: float) -> pd.DataFrame:
+    """One row per fixed effect: posterior mean, SD, equal-tailed interval, median, P(> 0), diagnostics."""
+    a = (1 - ci_level) / 2
+    rows = []
+    for term in post["fixed"].coords["term"].values:
+        d = post["fixed"].sel(term=term).values.reshape(-1)
+        rows.append({"term": str(term), "estimate": d.mean(), "std_error": d.std(ddof=1),
+                     "ci_low": np.quantile(d, a), "ci_high": np.quantile(d, 1 - a), "posterior_median": np.median(d),
+                     "prob_positive": float(np.mean(d > 0)), **element_diagnostics(diag, f"fixed[{term}]")})
+    return pd.DataFrame(rows)
+
+
+def _group_sd_summary(post, groups: list[str]) -> list[dict]:
+    """``VarCorr``-style rows per group: posterior mean of each variance (and SD), and of each
+    covariance (and correlation) of a correlated term."""
+    vc_rows = []
+    for g in groups:
+        s = _safe(g)
+        sds = post[f"sd_{s}"]
+        terms = list(sds.coords[f"{s}__term"].values)
+        for t in terms:
+            v = sds.sel({f"{s}__term": t}).values.reshape(-1)
+            vc_rows.append({"group": g, "term1": str(t), "term2": None, "variance": float(np.mean(v**2)),
+                            "sd_cor": float(np.mean(v))})
+        if f"corr_{s}" in post:
+            c = post[f"corr_{s}"]
+            for i in range(len(terms)):
+                for j in range(i + 1, len(terms)):
+                    r = c.values[..., i, j].reshape(-1)
+                    vi, vj = sds.values[..., i].reshape(-1), sds.values[..., j].reshape(-1)
+                    vc_rows.append({"group": g, "term1": str(terms[i]), "term2": str(terms[j]),
+                                    "variance": float(np.mean(r * vi * vj)), "sd_cor": float(np.mean(r))})
+    return vc_rows
+
+
 def fit_bayes(
     formula: str | MixedFormula,
     data: pd.DataFrame,
@@ -488,33 +560,8 @@ def fit_bayes(
     if warn:
         warn_notes(notes)
     post = idata["posterior"]
-    a = (1 - ci_level) / 2
-    rows = []
-    for term in post["fixed"].coords["term"].values:
-        d = post["fixed"].sel(term=term).values.reshape(-1)
-        dg = element_diagnostics(diag, f"fixed[{term}]")
-        rows.append({"term": str(term), "estimate": d.mean(), "std_error": d.std(ddof=1),
-                     "ci_low": np.quantile(d, a), "ci_high": np.quantile(d, 1 - a),
-                     "posterior_median": np.median(d), "prob_positive": float(np.mean(d > 0)), **dg})
-    fixed = pd.DataFrame(rows)
-    vc_rows = []
-    for g in reversed(info["groups"]):
-        s = _safe(g)
-        sds = post[f"sd_{s}"]
-        terms = list(sds.coords[f"{s}__term"].values)
-        for t in terms:
-            v = sds.sel({f"{s}__term": t}).values.reshape(-1)
-            vc_rows.append({"group": g, "term1": str(t), "term2": None, "variance": float(np.mean(v**2)),
-                            "sd_cor": float(np.mean(v))})
-        if f"corr_{s}" in post:
-            c = post[f"corr_{s}"]
-            for i in range(len(terms)):
-                for j in range(i + 1, len(terms)):
-                    r = c.values[..., i, j].reshape(-1)
-                    vi = sds.values[..., i].reshape(-1)
-                    vj = sds.values[..., j].reshape(-1)
-                    vc_rows.append({"group": g, "term1": str(terms[i]), "term2": str(terms[j]),
-                                    "variance": float(np.mean(r * vi * vj)), "sd_cor": float(np.mean(r))})
+    fixed = _fixed_summary(post, diag, ci_level)
+    vc_rows = _group_sd_summary(post, list(reversed(info["groups"])))
     sig = post["sigma"].values.reshape(-1)
     vc_rows.append({"group": "Residual", "term1": None, "term2": None, "variance": float(np.mean(sig**2)),
                     "sd_cor": float(np.mean(sig))})

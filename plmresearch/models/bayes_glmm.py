@@ -23,6 +23,13 @@ from plmresearch.errors import InputError
 from plmresearch.models.bayes import (
     BayesMultilevelFit,
     ModelParts,
+    _fixed_design,
+    _fixed_effects_prior,
+    _fixed_summary,
+    _group_covariance_prior,
+    _group_designs,
+    _group_sd_summary,
+    _noncentred_effects,
     _safe,
     check_sampling,
     default_sampler,
@@ -82,57 +89,19 @@ def build_glmm_model(mf: MixedFormula, used: pd.DataFrame, y: np.ndarray, trials
     import pytensor.tensor as pt
 
     x = design(f"~ {mf.fixed_rhs}", used)
-    has_int = "Intercept" in x.columns
-    slopes = [c for c in x.columns if c != "Intercept"]
-    xs = x[slopes].to_numpy()
-    xmean = xs.mean(axis=0) if slopes else np.zeros(0)
-    xsd = xs.std(axis=0, ddof=1) if slopes else np.zeros(0)
-    if np.any(xsd == 0):
-        raise InputError(f"Predictor(s) {[s for s, v in zip(slopes, xsd) if v == 0]} are constant; drop them.")
-    xc = xs - xmean
+    has_int, slopes, xc, xmean, xsd = _fixed_design(x)
     coords = {"term": list(x.columns), "slope_term": slopes, "obs": np.arange(len(y))}
     priors = {"Intercept": f"Normal(0, {prior_scale}) at centred predictors (link scale)",
               "slopes": f"Normal(0, {prior_scale} / sd(x))",
               "group SDs": "Exponential(1) for intercepts, Exponential(rate = sd(z)) for slopes",
               "correlations": "LKJ(eta = 2)"}
-    groups = []
-    for t in mf.random:
-        z = design(f"~ {t.expr}", used)
-        codes, levels = pd.factorize(group_key(used, t), sort=True)
-        g = _safe(t.group)
-        coords[f"{g}__level"] = [str(v) for v in levels]
-        coords[f"{g}__term"] = list(z.columns)
-        coords[f"{g}__term_bis"] = list(z.columns)
-        zsd = np.array([1.0 if c == "Intercept" else z[c].std(ddof=1) for c in z.columns])
-        zsd[zsd == 0] = 1.0
-        groups.append((t, g, z.to_numpy(), codes, zsd))
+    groups = _group_designs(mf, used, coords)
     with pm.Model(coords=coords) as model:
-        alpha = pm.Normal("alpha", 0.0, prior_scale) if has_int else 0.0
-        if slopes:
-            beta = pm.Normal("beta", 0.0, prior_scale / xsd, dims="slope_term")
-            eta = alpha + pt.dot(xc, beta)
-        else:
-            eta = alpha + pt.zeros(len(y))
-        parts = []
-        if has_int:
-            parts.append(pt.reshape(alpha - (pt.dot(xmean, beta) if slopes else 0.0), (1,)))
-        if slopes:
-            parts.append(beta)
-        pm.Deterministic("fixed", pt.concatenate(parts), dims="term")
+        _, _, eta = _fixed_effects_prior(has_int, slopes, xc, xmean, intercept_mean=0.0, intercept_sd=prior_scale,
+                                         slope_sd=prior_scale / xsd)
         for t, g, z, codes, zsd in groups:
-            k = z.shape[1]
-            if k > 1 and t.correlated:
-                chol, corr, sds = pm.LKJCholeskyCov(f"chol_{g}", n=k, eta=2.0,
-                                                    sd_dist=pm.Exponential.dist(lam=zsd, shape=k), compute_corr=True)
-                pm.Deterministic(f"sd_{g}", sds, dims=f"{g}__term")
-                pm.Deterministic(f"corr_{g}", corr, dims=(f"{g}__term", f"{g}__term_bis"))
-            else:
-                sds = pm.Exponential(f"sd_{g}", lam=zsd, dims=f"{g}__term")
-                chol = pt.diag(sds)
-            zraw = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(f"{g}__level", f"{g}__term"))
-            b = pt.dot(zraw, chol.T)
-            pm.Deterministic(f"b_{g}", b, dims=(f"{g}__level", f"{g}__term"))
-            eta = eta + (pt.as_tensor_variable(z) * b[codes]).sum(axis=1)
+            chol = _group_covariance_prior(t, g, z.shape[1], pm.Exponential, lam=zsd)
+            eta = eta + _noncentred_effects(g, z, codes, chol)
         if family == "binomial":
             pm.Binomial("y", n=trials.astype("int64"), logit_p=eta, observed=y.astype("int64"), dims="obs")
         else:
@@ -167,35 +136,12 @@ def fit_bayes_glmm(formula: str | MixedFormula, data: pd.DataFrame, *, family: s
     if warn:
         warn_notes(notes)
     post = idata["posterior"]
-    a = (1 - ci_level) / 2
-    rows = []
-    for term in post["fixed"].coords["term"].values:
-        d = post["fixed"].sel(term=term).values.reshape(-1)
-        rows.append({"term": str(term), "estimate": d.mean(), "std_error": d.std(ddof=1),
-                     "ci_low": np.quantile(d, a), "ci_high": np.quantile(d, 1 - a), "posterior_median": np.median(d),
-                     "prob_positive": float(np.mean(d > 0)), **element_diagnostics(diag, f"fixed[{term}]")})
-    vc_rows = []
-    for g in groups:
-        s = _safe(g)
-        sds = post[f"sd_{s}"]
-        terms = list(sds.coords[f"{s}__term"].values)
-        for t in terms:
-            v = sds.sel({f"{s}__term": t}).values.reshape(-1)
-            vc_rows.append({"group": g, "term1": str(t), "term2": None, "variance": float(np.mean(v**2)),
-                            "sd_cor": float(np.mean(v))})
-        if f"corr_{s}" in post:
-            c = post[f"corr_{s}"]
-            for i in range(len(terms)):
-                for j in range(i + 1, len(terms)):
-                    r = c.values[..., i, j].reshape(-1)
-                    vi, vj = sds.values[..., i].reshape(-1), sds.values[..., j].reshape(-1)
-                    vc_rows.append({"group": g, "term1": str(terms[i]), "term2": str(terms[j]),
-                                    "variance": float(np.mean(r * vi * vj)), "sd_cor": float(np.mean(r))})
+    vc_rows = _group_sd_summary(post, groups)
     n_groups = {t.group: int(group_key(used, t).nunique()) for t in mf.random}
     all_notes = list(notes)
     if used.attrs.get("n_dropped"):
         all_notes.append(f"{used.attrs['n_dropped']} row(s) with missing values in the formula's columns were dropped.")
-    return BayesGlmmFit(formula=mf.formula, fixed_effects=pd.DataFrame(rows), variance_components=pd.DataFrame(vc_rows),
+    return BayesGlmmFit(formula=mf.formula, fixed_effects=_fixed_summary(post, diag, ci_level), variance_components=pd.DataFrame(vc_rows),
                         idata=idata, diagnostics=diag, n_obs=len(used), n_groups=n_groups, priors=priors,
                         sampler=sampler, ci_level=ci_level, notes=tuple(all_notes), parameterization="noncentred",
                         groups=tuple(groups), n_divergences=int(np.asarray(idata["sample_stats"]["diverging"].values).sum()),

@@ -116,6 +116,7 @@ class LaplaceProblem:
     def __init__(self, pls: PLSProblem, fam: _Family, offset: np.ndarray, n_agq: int):
         self.pls, self.fam, self.offset, self.n_agq = pls, fam, offset, n_agq
         self.Z, self.X = pls.Z, pls.X
+        self.Zt = pls.Z.T.tocsr()
         self.u = np.zeros(pls.q)
         self.n_evals = 0
         if n_agq > 1:
@@ -128,20 +129,18 @@ class LaplaceProblem:
     def pirls(self, theta, beta, u0=None, tol=1e-10, maxit=200):
         """Conditional modes u-hat by penalized IRLS with step halving; returns (u, eta, logdet)."""
         L = self.pls.lam(theta)
-        ZL = (self.Z @ L).tocsc()
         eta0 = self.X @ beta + self.offset
         u = self.u.copy() if u0 is None else u0.copy()
 
         def pdev(uu):
-            e = eta0 + ZL @ uu
+            e = eta0 + self.Z @ (L @ uu)
             return -2 * float(np.sum(self.fam.loglik_terms(e))) + float(uu @ uu), e
 
         f, eta = pdev(u)
         for _ in range(maxit):
             mu, w = self.fam.mean_weight(eta)
-            g = ZL.T @ (self.fam.y - mu) - u
-            ZtWZ = (self.Z.T @ sp.diags(w) @ self.Z).tocsc()
-            self.pls._factor(theta, ZtZ=ZtWZ)
+            g = L.T @ (self.Zt @ (self.fam.y - mu)) - u
+            self.pls._factor(theta, weights=w)
             delta = self.pls.solve(g.reshape(-1, 1)).ravel()
             t = 1.0
             for _ in range(30):
@@ -156,8 +155,7 @@ class LaplaceProblem:
             if dec < tol * (abs(f) + tol) and np.max(np.abs(t * delta)) < 1e-6:
                 break
         mu, w = self.fam.mean_weight(eta)
-        ZtWZ = (self.Z.T @ sp.diags(w) @ self.Z).tocsc()
-        logdet = self.pls._factor(theta, ZtZ=ZtWZ)
+        logdet = self.pls._factor(theta, weights=w)
         return u, eta, logdet, w
 
     def loglik(self, theta, beta) -> float:

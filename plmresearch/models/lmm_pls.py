@@ -113,17 +113,15 @@ class PLSProblem:
     def __init__(self, y: np.ndarray, X: np.ndarray, terms: list[ReTerm], reml: bool):
         from cvxopt import cholmod, matrix, spmatrix
 
-        self._cholmod, self._matrix, self._spmatrix = cholmod, matrix, spmatrix
+        self._cholmod, self._matrix = cholmod, matrix
         self.y, self.X, self.terms, self.reml = y, X, terms, reml
         self.n, self.p = X.shape
         self.q = sum(t.n_levels * t.p for t in terms)
-        rows, cols, vals = [], [], []
-        for t in terms:
-            for c in range(t.p):
-                rows.append(np.arange(self.n))
-                cols.append(t.offset + t.codes * t.p + c)
-                vals.append(t.z[:, c])
-        self.Z = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        # Z has one entry per row and (term, coefficient): column cols[k][i], value vals[k][i]
+        cols = [t.offset + t.codes * t.p + c for t in terms for c in range(t.p)]
+        vals = [t.z[:, c] for t in terms for c in range(t.p)]
+        rows = np.arange(self.n)
+        self.Z = sp.csc_matrix((np.concatenate(vals), (np.tile(rows, len(cols)), np.concatenate(cols))),
                                shape=(self.n, self.q))
         self.ZtZ = (self.Z.T @ self.Z).tocsc()
         self.ZtX = np.asarray(self.Z.T @ X)
@@ -149,24 +147,43 @@ class PLSProblem:
         self.Lam = pos.copy()
         self.lam_idx = li[pos.data.astype(int) - 1]
         self.diagonal = all(t.p == 1 for t in terms)
-        # symbolic analysis on the pattern of Lambda'Z'Z Lambda + I at a generic theta
-        rng = np.random.default_rng(0)
-        A = self._A(rng.uniform(0.5, 1.5, self.n_theta), pattern=True)
-        A = sp.tril(A, format="coo")
-        self.A_rows, self.A_cols = A.row.astype(np.int64), A.col.astype(np.int64)
-        self.A_keys = self.A_cols * self.q + self.A_rows
-        order = np.argsort(self.A_keys)
-        self.A_rows, self.A_cols, self.A_keys = self.A_rows[order], self.A_cols[order], self.A_keys[order]
-        self._I = matrix(self.A_rows.astype(int).tolist(), tc="i")
-        self._J = matrix(self.A_cols.astype(int).tolist(), tc="i")
-        old = dict(cholmod.options)
-        cholmod.options["supernodal"] = 2
-        try:
-            self.F = cholmod.symbolic(self._sp(np.ones(len(self.A_rows)) + (self.A_rows == self.A_cols) * self.q))
-        finally:
-            cholmod.options.clear()
-            cholmod.options.update(old)
+        if self.diagonal:
+            # Lambda is diagonal, so A = Lambda Z'WZ Lambda + I has the structural pattern of Z'Z
+            # (from |Z|'|Z|, where nothing cancels) and its values are scaled entries of Z'WZ
+            self.lam_of_col = np.empty(self.q, dtype=np.int64)
+            self.lam_of_col[lr] = li
+            pattern = self.Z.copy()
+            pattern.data[:] = 1.0
+            S = sp.tril(pattern.T @ pattern, format="coo")
+            self.A_keys = np.sort(S.col.astype(np.int64) * self.q + S.row)
+            self._pairs, self._P = (cols, vals), None
+        else:
+            # symbolic analysis on the pattern of Lambda'Z'Z Lambda + I at a generic theta
+            rng = np.random.default_rng(0)
+            A = sp.tril(self._A(rng.uniform(0.5, 1.5, self.n_theta)), format="coo")
+            self.A_keys = np.sort(A.col.astype(np.int64) * self.q + A.row)
+        self.A_rows, self.A_cols = self.A_keys % self.q, self.A_keys // self.q
+        if self.diagonal:
+            self.ZtZ_lower = self._lower_values(self.ZtZ)
+            self._on_diag = (self.A_rows == self.A_cols).astype(float)
+        # one CHOLMOD matrix whose values are overwritten at each evaluation (the triplets are
+        # already in its column-major order, so the values are stored in the order given)
+        self._Asp = spmatrix(matrix(np.ones(len(self.A_keys)) + (self.A_rows == self.A_cols) * self.q),
+                             matrix(self.A_rows.astype(int).tolist(), tc="i"),
+                             matrix(self.A_cols.astype(int).tolist(), tc="i"), (self.q, self.q))
+        with self._supernodal():
+            self.F = cholmod.symbolic(self._Asp)
         self.n_evals = 0
+
+    @contextlib.contextmanager
+    def _supernodal(self):
+        old = dict(self._cholmod.options)
+        self._cholmod.options["supernodal"] = 2
+        try:
+            yield
+        finally:
+            self._cholmod.options.clear()
+            self._cholmod.options.update(old)
 
     # ---------------------------------------------------------------- pieces
     def lam(self, theta: np.ndarray) -> sp.csc_matrix:
@@ -174,37 +191,50 @@ class PLSProblem:
         L.data = np.asarray(theta, float)[self.lam_idx]
         return L
 
-    def _A(self, theta, pattern=False, ZtZ=None):
+    def _A(self, theta, ZtZ=None):
+        """Lambda' ZtZ Lambda + I for a general (block-diagonal) Lambda."""
         ZtZ = self.ZtZ if ZtZ is None else ZtZ
-        if self.diagonal:
-            lam = np.zeros(self.q)
-            L = self.lam(theta)
-            lam[L.indices] = L.data
-            A = ZtZ.copy()
-            r = A.indices
-            c = np.repeat(np.arange(self.q), np.diff(A.indptr))
-            A.data = lam[r] * A.data * lam[c]
-            return A + sp.identity(self.q, format="csc")
         L = self.lam(theta)
         return (L.T @ ZtZ @ L + sp.identity(self.q)).tocsc()
 
-    def _sp(self, vals):
-        return self._spmatrix(self._matrix(np.ascontiguousarray(vals, dtype=float)), self._I, self._J, (self.q, self.q))
-
-    def _factor(self, theta, ZtZ=None):
-        """Factor Lambda' ZtZ Lambda + I (ZtZ defaults to Z'Z; a GLMM passes Z'WZ); return its log-determinant."""
-        A = sp.tril(self._A(theta, ZtZ=ZtZ), format="coo")
-        keys = A.col.astype(np.int64) * self.q + A.row
-        at = np.searchsorted(self.A_keys, keys)
+    def _lower_values(self, M: sp.spmatrix) -> np.ndarray:
+        """The lower triangle of a symmetric sparse M in the order of A's stored entries."""
+        T = sp.tril(M, format="coo")
         vals = np.zeros(len(self.A_keys))
-        vals[at] = A.data
-        old = dict(self._cholmod.options)
-        self._cholmod.options["supernodal"] = 2
-        try:
-            self._cholmod.numeric(self._sp(vals), self.F)
-        finally:
-            self._cholmod.options.clear()
-            self._cholmod.options.update(old)
+        vals[np.searchsorted(self.A_keys, T.col.astype(np.int64) * self.q + T.row)] = T.data
+        return vals
+
+    def _weighted_crossprod(self, weights: np.ndarray) -> np.ndarray:
+        """Lower triangle of Z'WZ in A's order for a diagonal Lambda, as P @ w: row k of P holds
+        z_ia z_ib for the observations i that enter entry k (built on first use, by a GLMM's PIRLS),
+        so no sparse product is formed per iteration."""
+        if self._P is None:
+            cols, vals = self._pairs
+            pr, pc, pv = [], [], []
+            for a in range(len(cols)):
+                for b in range(a, len(cols)):
+                    pr.append(np.maximum(cols[a], cols[b]))
+                    pc.append(np.minimum(cols[a], cols[b]))
+                    pv.append(vals[a] * vals[b])
+            entry = np.searchsorted(self.A_keys, np.concatenate(pc) * self.q + np.concatenate(pr))
+            self._P = sp.csr_matrix((np.concatenate(pv), (entry, np.tile(np.arange(self.n), len(pv)))),
+                                    shape=(len(self.A_keys), self.n))
+        return self._P @ weights
+
+    def _factor(self, theta, weights: np.ndarray | None = None) -> float:
+        """Factor Lambda' Z'WZ Lambda + I (W = I unless ``weights`` are given, as in a GLMM's PIRLS);
+        return its log-determinant."""
+        theta = np.asarray(theta, float)
+        if self.diagonal:
+            lam = theta[self.lam_of_col]
+            m = self.ZtZ_lower if weights is None else self._weighted_crossprod(weights)
+            vals = lam[self.A_rows] * m * lam[self.A_cols] + self._on_diag
+        else:
+            ZtZ = None if weights is None else (self.Z.T @ sp.diags(weights) @ self.Z).tocsc()
+            vals = self._lower_values(self._A(theta, ZtZ=ZtZ))
+        self._Asp.V = self._matrix(vals)
+        with self._supernodal():
+            self._cholmod.numeric(self._Asp, self.F)
         return 2.0 * float(np.sum(np.log(np.asarray(self._cholmod.diag(self.F)).ravel())))
 
     def solve(self, B: np.ndarray) -> np.ndarray:
