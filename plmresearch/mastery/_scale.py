@@ -162,8 +162,9 @@ class Source:
                                   f"(did you mean {closest(missing[0], map(str, d.columns))!r}?).")
             chunks = [d.iloc[a:a + TARGET_ROWS, [d.columns.get_loc(c) for c in self.columns]]
                       for a in range(0, max(len(d), 1), TARGET_ROWS)]
-            futures = self.client.scatter(chunks)
-            self._parts = lambda cols: [delayed(_select)(f, cols) for f in futures]
+            # chunks go into the graph, not scattered: a dead worker's chunk can be sent again
+            chunks = [delayed(c, traverse=False) for c in chunks]
+            self._parts = lambda cols: [delayed(_select)(c, cols) for c in chunks]
         elif is_distributed(d) and not type(d).__module__.startswith("dask."):
             pieces = _parquet_pieces(parquet_files(d), self.columns)
             self._parts = lambda cols: [delayed(_read_piece)(f, g, cols) for f, g in pieces]
@@ -257,7 +258,7 @@ def _with_pos(part: pd.DataFrame, number: int) -> pd.DataFrame:
 def _with_group(part: pd.DataFrame, number: int, skill: str, codes: pd.Series) -> pd.DataFrame:
     out = _with_pos(part, number)
     out[GROUP] = codes.reindex(out[skill].to_numpy()).to_numpy()
-    return out
+    return out[out[GROUP].notna()]  # skills left out (``skills=``, unseen='drop') have no code
 
 
 def skill_partitions(source: Source, counts: SkillCounts, skill: str, wanted: pd.Index | None = None) -> list:
@@ -277,8 +278,6 @@ def skill_partitions(source: Source, counts: SkillCounts, skill: str, wanted: pd
     meta = _with_group(_meta_frame(source), 0, skill, codes)
     pieces = [delayed(_with_group)(parts[i], i, skill, codes) for i in used]
     ddf = dd.from_delayed(pieces, meta=meta, verify_meta=False)
-    if wanted is not None:
-        ddf = ddf[ddf[GROUP].notna()]
     return ddf.shuffle(on=GROUP, npartitions=n_out).to_delayed()
 
 
