@@ -21,14 +21,14 @@ from __future__ import annotations
 import glob
 import os
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from plmresearch.errors import ColumnError, InputError, ModelError, PlmWarning
+from plmresearch._dask import gather, n_workers, session
+from plmresearch.errors import ColumnError, InputError, PlmWarning
 from plmresearch.mastery import _kernels
 from plmresearch.mastery._data import pack, validate
 from plmresearch.validation import closest
@@ -49,41 +49,6 @@ def is_distributed(data) -> bool:
     if isinstance(data, (list, tuple)) and data and all(isinstance(x, (str, os.PathLike)) for x in data):
         return True
     return type(data).__module__.startswith("dask.")
-
-
-def require_dask():
-    try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError:  # pragma: no cover - dask is in the scale and dev extras
-        raise InputError(
-            "Dask inputs and `client=` need dask and distributed: pip install 'plmresearch[scale]'."
-        ) from None
-
-
-@contextmanager
-def session(client):
-    """The given client, else the default client if one is running, else a LocalCluster with one
-    single-threaded worker process per core (closed on exit)."""
-    if client is None:
-        from distributed import default_client
-
-        try:
-            client = default_client()
-        except ValueError:  # no client running
-            client = None
-    if client is not None:
-        from distributed import Client
-
-        if not isinstance(client, Client):
-            raise InputError(f"`client` must be a dask.distributed.Client, got {type(client).__name__}.")
-        yield client
-        return
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
-        yield c
 
 
 # ---- sources: a list of partitions (delayed objects or futures) with the needed columns ----
@@ -185,35 +150,8 @@ def _select(part: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def compute_all(client, tasks: list, desc: str, progress: bool) -> list:
-    """Compute delayed ``tasks`` on ``client`` with a progress bar; results in task order.
-
-    A worker that dies mid-task is replaced and its tasks rerun (distributed's retries); a task
-    that kills ``distributed.scheduler.allowed-failures`` workers is a ModelError.
-    """
-    from distributed import as_completed
-    from distributed.scheduler import KilledWorker
-
-    from plmresearch.progress import progress_bar
-
-    futures = client.compute(tasks)
-    index = {f.key: i for i, f in enumerate(futures)}
-    out: list = [None] * len(futures)
-    try:
-        with progress_bar(total=len(futures), desc=desc, unit="part", progress=progress) as bar:
-            for fut in as_completed(futures):
-                try:
-                    out[index[fut.key]] = fut.result()
-                except KilledWorker as exc:
-                    raise ModelError(
-                        f"A Dask worker died on every try of task {exc.task!r} ({desc}); most often it ran out "
-                        "of memory. Give workers more memory or split the log into smaller Parquet files."
-                    ) from None
-                fut.release()
-                bar.update(1)
-    finally:
-        for f in futures:
-            f.release()
-    return out
+    """Compute delayed ``tasks`` on ``client``; results in task order (see plmresearch._dask.gather)."""
+    return gather(client.compute(tasks), desc, progress)
 
 
 # ---- pass 1: rows per skill and partition ----
@@ -273,8 +211,7 @@ def skill_partitions(source: Source, counts: SkillCounts, skill: str, wanted: pd
         return [delayed(_with_pos)(parts[i], i) for i in used]
     per_skill = keep.groupby("skill", sort=True)["n"].sum()
     codes = pd.Series(np.arange(len(per_skill), dtype=float), index=per_skill.index)
-    n_workers = max(1, len(source.client.scheduler_info().get("workers", {})))
-    n_out = int(min(len(per_skill), max(2 * n_workers, -(-int(per_skill.sum()) // TARGET_ROWS))))
+    n_out = int(min(len(per_skill), max(2 * n_workers(source.client), -(-int(per_skill.sum()) // TARGET_ROWS))))
     meta = _with_group(_meta_frame(source), 0, skill, codes)
     pieces = [delayed(_with_group)(parts[i], i, skill, codes) for i in used]
     ddf = dd.from_delayed(pieces, meta=meta, verify_meta=False)
@@ -427,7 +364,6 @@ def predict_distributed(model, data, unseen: str, client, progress: bool):
     import dask.dataframe as dd
     from dask import delayed
 
-    require_dask()
     if unseen not in ("error", "drop", "prior"):
         raise InputError(f"`unseen` must be one of ['error', 'drop', 'prior'], got {unseen!r}.")
     if isinstance(data, pd.DataFrame):
@@ -463,7 +399,6 @@ def evaluate_distributed(model, data, by_skill: bool, unseen: str, client, progr
     """BKTModel.evaluate on a cluster: per-partition sums and histograms, merged on the client."""
     from dask import delayed
 
-    require_dask()
     if unseen not in ("error", "drop", "prior"):
         raise InputError(f"`unseen` must be one of ['error', 'drop', 'prior'], got {unseen!r}.")
     with session(client) as c:

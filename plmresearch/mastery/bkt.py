@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from plmresearch._dask import session
 from plmresearch.errors import InputError, ModelError
 from plmresearch.mastery import _kernels, _scale
 from plmresearch.mastery._data import correct_values, pack, validate
@@ -420,8 +421,7 @@ def _fit_distributed(data, cols, forgets, n_restarts, random_seed, lo, hi, max_i
     """fit_bkt on a Dask cluster: pass 1 counts rows per skill, pass 2 fits whole skills on workers."""
     from dask import delayed
 
-    _scale.require_dask()
-    with _scale.session(client) as c:
+    with session(client) as c:
         source = _scale.Source(data, c, cols.names)
         counts = _scale.count_skills(source, cols.skill, progress)
         sizes = counts.per_skill
