@@ -263,8 +263,8 @@ def fit_part(part: pd.DataFrame, cols: Columns, shared: tuple[pd.Index, np.ndarr
     y = validate(part, cols.skill, cols.student, cols.correct, cols.order)
     pk = pack(part, cols.skill, cols.student, y)
     idx = skills.get_indexer(pk.skills)
-    est, lls, its = _kernels.run_em(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen,
-                                    np.ascontiguousarray(starts[idx]), forgets, lo, hi, max_iter, tol, 1)
+    est, lls, its = _kernels.run_em_serial(pk.obs, pk.seq_start, pk.skill_q, pk.skill_maxlen,
+                                           np.ascontiguousarray(starts[idx]), forgets, lo, hi, max_iter, tol)
     return {"idx": idx, "est": est, "lls": lls, "its": its, "n_students": np.diff(pk.skill_q),
             "n_responses": np.diff(pk.seq_start[pk.skill_q])}
 
