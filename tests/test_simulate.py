@@ -94,3 +94,12 @@ def test_power_by_simulation_bad_input():
         power_by_simulation("cluster_rct", 0.2, icc=0.1, n_clusters=10, n_per_cluster=5, attrition=1.0)
     with pytest.raises(InputError, match="effect_heterogeneity"):
         power_by_simulation("multisite_rct", 0.2, icc=0.1, n_sites=10, n_per_site=5, effect_heterogeneity=-1)
+
+
+def test_coverage_trials_through_run_give_cluster_coverage():
+    """benchmarks/cluster_coverage.py maps coverage_trial with run: the same table as cluster_coverage."""
+    from plmresearch.causal.simulate import cluster_coverage, coverage_trial, summarize_coverage
+
+    reps = run(partial(coverage_trial, n_clusters=8, icc=0.1), 15, seed=4, progress=False)
+    pd.testing.assert_frame_equal(summarize_coverage(reps, 0.25), cluster_coverage(15, n_clusters=8, icc=0.1,
+                                                                                  random_seed=4))
