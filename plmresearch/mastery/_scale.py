@@ -31,7 +31,7 @@ from plmresearch._dask import gather, n_workers, session
 from plmresearch.errors import ColumnError, InputError, PlmWarning
 from plmresearch.mastery import _kernels
 from plmresearch.mastery._data import pack, validate
-from plmresearch.validation import closest
+from plmresearch.validation import require_columns
 
 POS = "_plm_pos"
 GROUP = "_plm_group"
@@ -121,10 +121,7 @@ class Source:
 
         d = self.data
         if isinstance(d, pd.DataFrame):
-            missing = [c for c in self.columns if c not in d.columns]
-            if missing:
-                raise ColumnError(f"Column(s) {missing} not in the response table "
-                                  f"(did you mean {closest(missing[0], map(str, d.columns))!r}?).")
+            require_columns(d, self.columns, what="response table")
             chunks = [d.iloc[a:a + TARGET_ROWS, [d.columns.get_loc(c) for c in self.columns]]
                       for a in range(0, max(len(d), 1), TARGET_ROWS)]
             # chunks go into the graph, not scattered: a dead worker's chunk can be sent again
@@ -134,10 +131,7 @@ class Source:
             pieces = _parquet_pieces(parquet_files(d), self.columns)
             self._parts = lambda cols: [delayed(_read_piece)(f, g, cols) for f, g in pieces]
         else:
-            missing = [c for c in self.columns if c not in d.columns]
-            if missing:
-                raise ColumnError(f"Column(s) {missing} not in the Dask DataFrame "
-                                  f"(did you mean {closest(missing[0], map(str, d.columns))!r}?).")
+            require_columns(d, self.columns, what="Dask DataFrame")
             parts = d[self.columns].to_delayed()
             self._parts = lambda cols: [delayed(_select)(p, cols) for p in parts]
 
@@ -157,7 +151,8 @@ def compute_all(client, tasks: list, desc: str, progress: bool) -> list:
 # ---- pass 1: rows per skill and partition ----
 
 def _skill_counts(part: pd.DataFrame, skill: str) -> pd.Series:
-    return part[skill].value_counts(dropna=False, sort=False)
+    n = part[skill].value_counts(dropna=False, sort=False)
+    return n[n > 0]  # a categorical column also lists its unused categories
 
 
 @dataclass

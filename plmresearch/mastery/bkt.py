@@ -287,9 +287,10 @@ def fit_bkt(
 
     Parameters
     ----------
-    df : DataFrame
+    df : DataFrame, Dask DataFrame, or path
         Long table, one row per response. Within each student, rows must already be in
-        increasing ``order`` (the function refuses to guess an order).
+        increasing ``order`` (the function refuses to guess an order). A Dask DataFrame or a
+        Parquet file, folder or glob runs on Dask (see ``client``).
     skill, student, correct, order : str
         Column names. ``correct`` holds 0/1 (or bool); ``order`` is numeric or datetime
         (None: row order is the order).
@@ -313,7 +314,8 @@ def fit_bkt(
     skills : sequence, optional
         Fit only these skills.
     n_jobs : int
-        Threads across skills and restarts (-1: all available).
+        Threads across skills and restarts (-1: all available); on Dask the workers are the
+        parallelism and each runs its skills in one thread.
     progress : bool
         Show a progress bar over skills (see :mod:`plmresearch.progress`); the estimates
         do not depend on it.
