@@ -3,9 +3,9 @@
 Layers (DESIGN.md), lowest first. A module may import modules of its own layer and of
 lower layers, never of a higher one:
 
-    0  errors, validation, results        shared base
+    0  errors, validation, results        shared base (and progress bars, the Dask plumbing)
     1  data                               datasets, reading user files, privacy tools
-    2  effects, causal, models, mastery   the methods
+    2  effects, causal, models, mastery   the methods; simulate (replications on Dask, power)
     3  study, study_estimators, reproduce reproductions of published evaluations
     4  report, pilot                      outputs and the district pilot
     5  cli                                the `plm` command
@@ -29,9 +29,9 @@ import pytest
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "plmresearch"
 
 LAYERS: dict[str, int] = {
-    "errors": 0, "validation": 0, "results": 0, "_plotting": 0, "progress": 0, "_quadrature": 0,
+    "errors": 0, "validation": 0, "results": 0, "_plotting": 0, "progress": 0, "_quadrature": 0, "_dask": 0,
     "data": 1,
-    "effects": 2, "causal": 2, "models": 2, "mastery": 2,
+    "effects": 2, "causal": 2, "models": 2, "mastery": 2, "simulate": 2,
     "study": 3, "study_estimators": 3, "reproduce": 3,
     "report": 4, "pilot": 4,
     "cli": 5,

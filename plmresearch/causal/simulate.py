@@ -37,6 +37,53 @@ def simulate_cluster_trial(
     return pd.DataFrame({"cluster": cl, "treatment": treat[cl].astype(int), "y": y})
 
 
+def coverage_trial(
+    seed: int,
+    *,
+    n_clusters: int = 20,
+    min_size: int = 5,
+    max_size: int = 30,
+    icc: float = 0.2,
+    effect: float = 0.25,
+    ci_level: float = 0.95,
+    include_naive: bool = False,
+) -> pd.DataFrame:
+    """One simulated trial analysed by each method: covered (0/1), CI width and estimate, one row per method.
+
+    A replication for :func:`plmresearch.simulate.run` (which can map it over a Dask cluster);
+    :func:`summarize_coverage` turns the stacked rows into the coverage table.
+    """
+    from plmresearch.causal.clustered import cluster_means
+    from plmresearch.causal.randomized import difference_in_means
+
+    methods = {
+        "CR2 (Bell-McCaffrey df)": lambda d: difference_in_means(d, "y", "treatment", cluster="cluster", ci_level=ci_level),
+        "cluster means (J-2 df)": lambda d: cluster_means(d, "y", "treatment", cluster="cluster", ci_level=ci_level),
+        "Welch, ignoring clusters": lambda d: difference_in_means(d, "y", "treatment", ci_level=ci_level),
+    }
+    if not include_naive:
+        methods.pop("Welch, ignoring clusters")
+    d = simulate_cluster_trial(n_clusters, min_size, max_size, icc, effect, seed)
+    rows = []
+    for name, fn in methods.items():
+        e = fn(d)
+        rows.append({"method": name, "covered": float(e.ci_low <= effect <= e.ci_high),
+                     "ci_width": e.ci_high - e.ci_low, "estimate": e.estimate})
+    return pd.DataFrame(rows)
+
+
+def summarize_coverage(trials: pd.DataFrame, effect: float) -> pd.DataFrame:
+    """One row per method from stacked :func:`coverage_trial` rows: coverage, its Monte Carlo SE,
+    mean CI width, mean estimate."""
+    g = trials.groupby("method", sort=False)
+    n = g.size()
+    cov = g["covered"].mean()
+    return pd.DataFrame({"method": cov.index, "n_sims": n.to_numpy(), "coverage": cov.to_numpy(),
+                         "mc_se": np.sqrt(cov * (1 - cov) / n).to_numpy(),
+                         "mean_ci_width": g["ci_width"].mean().to_numpy(), "mean_estimate": g["estimate"].mean().to_numpy(),
+                         "truth": effect})
+
+
 def cluster_coverage(
     n_sims: int = 500,
     *,
@@ -54,29 +101,12 @@ def cluster_coverage(
     that ignores clustering), over ``n_sims`` simulated trials.
 
     Returns one row per method: coverage, its Monte Carlo SE, mean CI width, mean estimate.
+    Trial i uses seed i of ``SeedSequence(random_seed)``, as ``plmresearch.simulate.run`` does,
+    so mapping :func:`coverage_trial` over a Dask cluster gives the same table.
     """
-    from plmresearch.causal.clustered import cluster_means
-    from plmresearch.causal.randomized import difference_in_means
-
     n = count(n_sims, "n_sims")
     seeds = np.random.SeedSequence(random_seed).generate_state(n)
-    methods = {
-        "CR2 (Bell-McCaffrey df)": lambda d: difference_in_means(d, "y", "treatment", cluster="cluster", ci_level=ci_level),
-        "cluster means (J-2 df)": lambda d: cluster_means(d, "y", "treatment", cluster="cluster", ci_level=ci_level),
-        "Welch, ignoring clusters": lambda d: difference_in_means(d, "y", "treatment", ci_level=ci_level),
-    }
-    if not include_naive:
-        methods.pop("Welch, ignoring clusters")
-    rec = {name: [] for name in methods}
-    for s in seeds:
-        d = simulate_cluster_trial(n_clusters, min_size, max_size, icc, effect, int(s))
-        for name, fn in methods.items():
-            e = fn(d)
-            rec[name].append((e.ci_low <= effect <= e.ci_high, e.ci_high - e.ci_low, e.estimate))
-    rows = []
-    for name, r in rec.items():
-        a = np.array(r, dtype=float)
-        cov = a[:, 0].mean()
-        rows.append({"method": name, "n_sims": n, "coverage": cov, "mc_se": np.sqrt(cov * (1 - cov) / n),
-                     "mean_ci_width": a[:, 1].mean(), "mean_estimate": a[:, 2].mean(), "truth": effect})
-    return pd.DataFrame(rows)
+    trials = pd.concat([coverage_trial(int(s), n_clusters=n_clusters, min_size=min_size, max_size=max_size, icc=icc,
+                                       effect=effect, ci_level=ci_level, include_naive=include_naive)
+                        for s in seeds], ignore_index=True)
+    return summarize_coverage(trials, effect)

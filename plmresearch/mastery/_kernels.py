@@ -284,3 +284,21 @@ def run_em(obs, seq_start, skill_q, skill_maxlen, inits, forgets, lo, hi, maxite
                           int(maxiter), float(tol), order)
     finally:
         numba.set_num_threads(old)
+
+
+def run_em_serial(obs, seq_start, skill_q, skill_maxlen, inits, forgets, lo, hi, maxiter, tol):
+    """The tasks of :func:`em_all` one after another in the calling thread (no numba thread pool).
+
+    For Dask workers, where the parallelism is across processes: an idle OpenMP pool in each
+    of several worker processes would compete for the cores. Same compiled task, same results.
+    """
+    n_skill, n_rest = inits.shape[0], inits.shape[1]
+    out = np.empty((n_skill, n_rest, 5))
+    lls = np.empty((n_skill, n_rest))
+    its = np.empty((n_skill, n_rest), dtype=np.int64)
+    for s in range(n_skill):
+        for r in range(n_rest):
+            out[s, r], lls[s, r], its[s, r] = _em_task(obs, seq_start, skill_q[s], skill_q[s + 1], inits[s, r],
+                                                       bool(forgets), lo, hi, int(maxiter), float(tol),
+                                                       skill_maxlen[s])
+    return out, lls, its

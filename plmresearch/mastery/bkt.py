@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from plmresearch._dask import session
 from plmresearch.errors import InputError, ModelError
-from plmresearch.mastery import _kernels
+from plmresearch.mastery import _kernels, _scale
 from plmresearch.mastery._data import correct_values, pack, validate
 from plmresearch.validation import (
     check_flag,
@@ -118,20 +119,20 @@ class BKTModel:
         """
         return self.params.loc[:, list(PARAM_NAMES)].mean()
 
-    def _resolve_unseen(self, df: pd.DataFrame, unseen: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-        """The rows to predict, the parameter table to predict them with, and notes for the result."""
+    def _unseen_plan(self, present: pd.Series, unseen: str) -> tuple[pd.DataFrame, pd.Index, list[str]]:
+        """Parameters to predict with, skills to drop, and notes, from the rows per skill present.
+
+        ``present`` holds the number of rows of each skill, in order of first appearance.
+        """
         if unseen not in UNSEEN:
             raise InputError(f"`unseen` must be one of {list(UNSEEN)}, got {unseen!r}.")
-        require_frame(df)
-        require_columns(df, [self.skill], what="response table")
         known = self.params.index
-        skills = pd.Index(pd.unique(df[self.skill]))
-        new = skills[~skills.isin(known)]
+        is_new = ~present.index.isin(known)
+        new = present.index[is_new]
         params = self.params.loc[:, list(PARAM_NAMES)]
         if not len(new):
-            return df, params, []
-        is_new = df[self.skill].isin(new)
-        n_rows = int(is_new.sum())
+            return params, new[:0], []
+        n_rows = int(present[is_new].sum())
         if unseen == "error":
             raise InputError(
                 f"{len(new)} skill(s) in column '{self.skill}' were not in the fitted data "
@@ -141,13 +142,24 @@ class BKTModel:
         if unseen == "drop":
             note = (f"{n_rows} row(s) on {len(new)} skill(s) not in the fitted data were dropped "
                     f"(e.g. {list(new[:5])}).")
-            return df.loc[~is_new], params, [note]
+            return params, new, [note]
         avg = self.population_params()
         extra = pd.DataFrame([avg.to_numpy()] * len(new), index=new, columns=list(PARAM_NAMES))
         note = (f"{n_rows} row(s) on {len(new)} skill(s) not in the fitted data (e.g. {list(new[:5])}) were "
                 "predicted from the population-average parameters (mean over the "
                 f"{len(known)} fitted skills).")
-        return df, pd.concat([params, extra]), [note]
+        return pd.concat([params, extra]), new[:0], [note]
+
+    def _resolve_unseen(self, df: pd.DataFrame, unseen: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+        """The rows to predict, the parameter table to predict them with, and notes for the result."""
+        if unseen not in UNSEEN:
+            raise InputError(f"`unseen` must be one of {list(UNSEEN)}, got {unseen!r}.")
+        require_frame(df)
+        require_columns(df, [self.skill], what="response table")
+        codes, labels = pd.factorize(df[self.skill])
+        present = pd.Series(np.bincount(codes[codes >= 0], minlength=len(labels)), index=pd.Index(labels))
+        params, drop, notes = self._unseen_plan(present, unseen)
+        return (df.loc[~df[self.skill].isin(drop)] if len(drop) else df), params, notes
 
     def _packed(self, df: pd.DataFrame, params: pd.DataFrame | None = None):
         y = validate(df, self.skill, self.student, self.correct, self.order)
@@ -160,7 +172,7 @@ class BKTModel:
             )
         return pack(df, self.skill, self.student, y, skills=pd.Index(known, name=self.skill))
 
-    def predict(self, df: pd.DataFrame, unseen: str = "error") -> pd.DataFrame:
+    def predict(self, df, unseen: str = "error", client=None, progress: bool = True):
         """Copy of ``df`` with ``p_correct`` (before each response) and ``p_mastered`` (after it).
 
         ``p_correct`` = P(K) (1 - slip) + (1 - P(K)) guess, with P(K) the probability the
@@ -178,7 +190,16 @@ class BKTModel:
             raises an error naming them; ``"drop"`` leaves their rows out; ``"prior"``
             predicts them from :meth:`population_params`. What was done is recorded in
             ``result.attrs["notes"]``.
+        client : dask.distributed.Client, optional
+            Run on this Dask cluster (see :func:`fit_bkt`). ``df`` may also be a Dask
+            DataFrame or a path/glob of Parquet files; then the result is a lazy Dask
+            DataFrame holding the model's columns, ``p_correct`` and ``p_mastered``,
+            partitioned by skill and in log order within each partition (compute it or
+            write it with ``.to_parquet``). A pandas frame with a client gives a pandas frame,
+            as without one.
         """
+        if client is not None or _scale.is_distributed(df):
+            return _scale.predict_distributed(self, df, unseen, client, progress)
         data, params, notes = self._resolve_unseen(df, unseen)
         pk = self._packed(data, params)
         theta = params.to_numpy(dtype=float)
@@ -202,15 +223,25 @@ class BKTModel:
         return pd.Series(np.bincount(pk.seq_skill, weights=ll, minlength=len(pk.skills)), index=pk.skills,
                          name="log_likelihood")
 
-    def evaluate(self, df: pd.DataFrame, by_skill: bool = True, unseen: str = "error") -> pd.DataFrame:
+    def evaluate(self, df, by_skill: bool = True, unseen: str = "error", client=None,
+                 progress: bool = True) -> pd.DataFrame:
         """AUC, RMSE and log-loss of ``predict(df, unseen=unseen)``: one row per skill and an 'overall' (pooled) row.
 
         ``unseen`` is as in :meth:`predict`; its note (rows dropped or predicted from the
         population-average parameters) is in ``result.attrs["notes"]``.
+
+        With ``client=`` or a Dask/Parquet ``df`` the predictions are made and scored on the
+        workers and never gathered: per-skill rows are exact, and so are the pooled n,
+        accuracy, RMSE and log-loss (sums merged); the pooled AUC is merged from score
+        histograms with 2**20 bins on [0, 1] and is within ``result.attrs["auc_max_error"]``
+        (reported, typically below 1e-5) of the exact value.
         """
         from plmresearch.mastery.evaluate import evaluate_predictions
 
         check_flag(by_skill, "by_skill")
+        if client is not None or _scale.is_distributed(df):
+            return _scale.evaluate_distributed(self, df, by_skill, unseen, client, progress)
+
         pred = self.predict(df, unseen=unseen)
         out = evaluate_predictions(pred, correct=self.correct, p_correct="p_correct",
                                    skill=self.skill if by_skill else None)
@@ -259,14 +290,16 @@ def fit_bkt(
     n_jobs: int = 1,
     convergence: str = "loglik",
     progress: bool = True,
+    client=None,
 ) -> BKTModel:
     """Fit one BKT model per skill by EM with random restarts.
 
     Parameters
     ----------
-    df : DataFrame
+    df : DataFrame, Dask DataFrame, or path
         Long table, one row per response. Within each student, rows must already be in
-        increasing ``order`` (the function refuses to guess an order).
+        increasing ``order`` (the function refuses to guess an order). A Dask DataFrame or a
+        Parquet file, folder or glob runs on Dask (see ``client``).
     skill, student, correct, order : str
         Column names. ``correct`` holds 0/1 (or bool); ``order`` is numeric or datetime
         (None: row order is the order).
@@ -290,10 +323,19 @@ def fit_bkt(
     skills : sequence, optional
         Fit only these skills.
     n_jobs : int
-        Threads across skills and restarts (-1: all available).
+        Threads across skills and restarts (-1: all available); on Dask the workers are the
+        parallelism and each runs its skills in one thread.
     progress : bool
         Show a progress bar over skills (see :mod:`plmresearch.progress`); the estimates
         do not depend on it.
+    client : dask.distributed.Client, optional
+        Fit on this Dask cluster. ``df`` may also be a Dask DataFrame or a Parquet file,
+        folder or glob (read with column pruning: only the four model columns); without a
+        client those start a ``LocalCluster`` with one single-threaded worker process per
+        core (or use the default client, if one is running). Each skill is fitted on one
+        worker; a partition that already holds whole skills (one Parquet file per group of
+        skills) is used as it is, otherwise the rows are shuffled by skill. Only parameters
+        come back. The same ``random_seed`` gives the same parameters as in memory.
 
     Returns
     -------
@@ -301,65 +343,119 @@ def fit_bkt(
         ``.params``: DataFrame indexed by skill with prior, learn, forget, guess, slip,
         log_likelihood, n_students, n_responses, n_iter, converged.
     """
+    n_restarts, max_iter, tol, forgets, n_jobs, lo, hi, kernel_tol = _fit_arguments(
+        n_restarts, max_iter, tol, forgets, n_jobs, random_seed, bounds, convergence)
+    check_flag(progress, "progress")
+    if skills is not None and (isinstance(skills, str) or not hasattr(skills, "__iter__")):
+        raise InputError(f"`skills` must be a list of skill labels, got {skills!r}; e.g. skills=[{skills!r}].")
+    if client is not None or _scale.is_distributed(df):
+        return _fit_distributed(df, _scale.Columns(skill, student, correct, order), forgets, n_restarts, random_seed,
+                                lo, hi, max_iter, kernel_tol, skills, progress, client)
     validate(df, skill, student, correct, order)  # every check, before any argument is used
+    data = df
+    if skills is not None:
+        wanted = pd.Index(list(skills))
+        _check_wanted(wanted, pd.Index(pd.unique(df[skill])), skill)
+        data = df.loc[df[skill].isin(wanted)]
+        y = validate(data, skill, student, correct, order)
+    else:
+        y = correct_values(df, correct)
+    _check_sizes(data.groupby(skill, sort=True).size(), skill)
+    pk = pack(data, skill, student, y)
+    rng = np.random.default_rng(random_seed)
+    starts = _random_starts(rng, len(pk.skills), n_restarts, forgets, lo, hi)
+    est, lls, its = _run_em_with_progress(pk, starts, forgets, lo, hi, max_iter, kernel_tol, n_jobs, progress)
+    return _model(pk.skills, est, lls, its, np.diff(pk.skill_q), np.diff(pk.seq_start[pk.skill_q]), max_iter,
+                  _scale.Columns(skill, student, correct, order), forgets)
+
+
+def _fit_arguments(n_restarts, max_iter, tol, forgets, n_jobs, random_seed, bounds, convergence):
     n_restarts = count(n_restarts, "n_restarts")
     max_iter = count(max_iter, "max_iter")
     tol = positive(tol, "tol")
     forgets = check_flag(forgets, "forgets")
-    check_flag(progress, "progress")
     if n_jobs == -1:
         import os
 
         n_jobs = os.cpu_count() or 1
     n_jobs = count(n_jobs, "n_jobs")
-    random_seed = check_seed(random_seed)
+    check_seed(random_seed)
     lo, hi = _bounds_arrays(bounds)
     if convergence not in ("loglik", "pybkt"):
         raise InputError(f"`convergence` must be 'loglik' or 'pybkt', got {convergence!r}.")
     kernel_tol = -1.0 if convergence == "pybkt" else tol
+    return n_restarts, max_iter, tol, bool(forgets), n_jobs, lo, hi, kernel_tol
 
-    data = df
-    if skills is not None:
-        if isinstance(skills, str) or not hasattr(skills, "__iter__"):
-            raise InputError(f"`skills` must be a list of skill labels, got {skills!r}; e.g. skills=[{skills!r}].")
-        wanted = pd.Index(list(skills))
-        missing = wanted.difference(pd.Index(pd.unique(df[skill])))
-        if len(missing):
-            raise InputError(f"Skill(s) {list(missing[:5])} given in `skills` have no rows in column '{skill}'.")
-        data = df.loc[df[skill].isin(wanted)]
-        y = validate(data, skill, student, correct, order)
-    else:
-        y = correct_values(df, correct)
-    sizes = data.groupby(skill, sort=True).size()
+
+def _check_wanted(wanted: pd.Index, present: pd.Index, skill: str) -> None:
+    missing = wanted.difference(present)
+    if len(missing):
+        raise InputError(f"Skill(s) {list(missing[:5])} given in `skills` have no rows in column '{skill}'.")
+
+
+def _check_sizes(sizes: pd.Series, skill: str) -> None:
     tiny = sizes[sizes < 2]
     if len(tiny):
         raise InputError(
             f"{len(tiny)} skill(s) in column '{skill}' have a single response (e.g. {list(tiny.index[:5])}); "
             "BKT cannot be fitted from one response. Drop those skills or pool them with related ones."
         )
-    pk = pack(data, skill, student, y)
-    rng = np.random.default_rng(random_seed)
-    starts = _random_starts(rng, len(pk.skills), n_restarts, bool(forgets), lo, hi)
-    est, lls, its = _run_em_with_progress(pk, starts, bool(forgets), lo, hi, max_iter, kernel_tol, n_jobs, progress)
+
+
+def _model(skills: pd.Index, est, lls, its, n_students, n_responses, max_iter: int, cols, forgets: bool) -> BKTModel:
+    """The fitted model from EM output arrays (skill x restart); the best restart per skill wins."""
     if not np.all(np.isfinite(lls)):
-        bad = pk.skills[~np.isfinite(lls).all(axis=1)]
+        bad = skills[~np.isfinite(lls).all(axis=1)]
         raise ModelError(f"EM produced a non-finite log-likelihood for skill(s) {list(bad[:5])}.")
+    n_restarts = lls.shape[1]
     best = np.argmax(lls, axis=1)
-    idx = np.arange(len(pk.skills))
-    params = pd.DataFrame(est[idx, best], index=pk.skills, columns=list(PARAM_NAMES))
+    idx = np.arange(len(skills))
+    params = pd.DataFrame(est[idx, best], index=skills, columns=list(PARAM_NAMES))
     params["log_likelihood"] = lls[idx, best]
-    params["n_students"] = np.diff(pk.skill_q)
-    params["n_responses"] = np.diff(pk.seq_start[pk.skill_q])
+    params["n_students"] = n_students
+    params["n_responses"] = n_responses
     params["n_iter"] = its[idx, best]
     params["converged"] = its[idx, best] < max_iter
     restarts = pd.DataFrame(
         {
-            skill: np.repeat(pk.skills.to_numpy(), n_restarts),
-            "restart": np.tile(np.arange(n_restarts), len(pk.skills)),
+            cols.skill: np.repeat(skills.to_numpy(), n_restarts),
+            "restart": np.tile(np.arange(n_restarts), len(skills)),
             **{name: est[:, :, k].ravel() for k, name in enumerate(PARAM_NAMES)},
             "log_likelihood": lls.ravel(),
             "n_iter": its.ravel(),
         }
     )
-    return BKTModel(params=params, skill=skill, student=student, correct=correct, order=order,
-                    forgets=bool(forgets), restarts=restarts)
+    return BKTModel(params=params, skill=cols.skill, student=cols.student, correct=cols.correct, order=cols.order,
+                    forgets=forgets, restarts=restarts)
+
+
+def _fit_distributed(data, cols, forgets, n_restarts, random_seed, lo, hi, max_iter, tol, skills, progress, client):
+    """fit_bkt on a Dask cluster: pass 1 counts rows per skill, pass 2 fits whole skills on workers."""
+    from dask import delayed
+
+    with session(client) as c:
+        source = _scale.Source(data, c, cols.names)
+        counts = _scale.count_skills(source, cols.skill, progress)
+        sizes = counts.per_skill
+        wanted = None
+        if skills is not None:
+            wanted = pd.Index(list(skills))
+            _check_wanted(wanted, sizes.index, cols.skill)
+            sizes = sizes[sizes.index.isin(wanted)]
+        _check_sizes(sizes, cols.skill)
+        names = pd.Index(sizes.index, name=cols.skill)
+        starts = _random_starts(np.random.default_rng(random_seed), len(names), n_restarts, forgets, lo, hi)
+        shared = delayed((names, starts), traverse=False)
+        tasks = [delayed(_scale.fit_part)(p, cols, shared, forgets, lo, hi, max_iter, tol, wanted)
+                 for p in _scale.skill_partitions(source, counts, cols.skill, wanted)]
+        parts = [r for r in _scale.compute_all(c, tasks, f"BKT EM ({n_restarts} restarts)", progress) if r]
+    est = np.full((len(names), n_restarts, 5), np.nan)
+    lls = np.full((len(names), n_restarts), np.nan)
+    its = np.zeros((len(names), n_restarts), dtype=np.int64)
+    n_students = np.zeros(len(names), dtype=np.int64)
+    n_responses = np.zeros(len(names), dtype=np.int64)
+    for r in parts:
+        i = r["idx"]
+        est[i], lls[i], its[i], n_students[i], n_responses[i] = r["est"], r["lls"], r["its"], r["n_students"], \
+            r["n_responses"]
+    return _model(names, est, lls, its, n_students, n_responses, max_iter, cols, forgets)

@@ -41,8 +41,8 @@ BASH = [(h, line.strip()) for h, code in usage_blocks("bash") for line in code.s
 def test_usage_section_has_its_blocks():
     """A block renamed to another language or moved out of Usage would silently leave this test."""
     headings = [h for h, _ in PYTHON]
-    assert len(PYTHON) == 5, headings
-    assert {"Datasets", "Mastery learning", "Multilevel models"} <= set(headings)
+    assert len(PYTHON) == 6, headings
+    assert {"Datasets", "Mastery learning", "Multilevel models", "At scale (Dask)"} <= set(headings)
     assert len(BASH) >= 9
 
 
