@@ -145,7 +145,11 @@ def ols(
         sw = np.sqrt(w)
         X = X * sw[:, None]
         y = y * sw
-    rank = np.linalg.matrix_rank(X)
+    xtx = X.T @ X
+    lam = np.linalg.eigvalsh(xtx) if p else np.ones(1)
+    # cond(X) < 1e6 is full rank beyond doubt (eigenvalue error ~ p eps lam_max); only otherwise
+    # pay for the SVD criterion of np.linalg.matrix_rank on the n x p matrix
+    rank = p if lam[0] > 1e-12 * lam[-1] else np.linalg.matrix_rank(X)
     if rank < p:
         raise ModelError(
             f"The design matrix has {p} columns but rank {rank}: some covariates are collinear "
@@ -154,8 +158,8 @@ def ols(
     n_par = p + (absorbed[0] if absorbed else 0)
     if n <= n_par:
         raise ModelError(f"Only {n} observations for {n_par} parameters; the model cannot be estimated.")
-    xtx_inv = np.linalg.inv(X.T @ X)
-    coef = xtx_inv @ X.T @ y
+    xtx_inv = np.linalg.inv(xtx)
+    coef = xtx_inv @ (X.T @ y)
     e = y - X @ coef
 
     return robust_vcov(X, xtx_inv, coef, e, se_type=se_type, cluster=cluster, df_for=df_for,

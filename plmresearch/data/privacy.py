@@ -120,14 +120,15 @@ def pseudonymize(
         canon = [str(v) for v in uniq]
     else:
         canon = [_canonical(v) for v in uniq]
-    codes = {c: prefix + hmac.digest(k, c.encode("utf-8"), hashlib.sha256).hex()[:length] for c in set(canon)}
-    if len(set(codes.values())) < len(codes):
+    codes = [prefix + hmac.digest(k, c.encode("utf-8"), hashlib.sha256).hex()[:length] for c in canon]
+    # equal canonical values get equal pseudonyms, so fewer pseudonyms than values is a collision
+    if len(set(codes)) < len(set(canon)):
         raise PrivacyError(
             f"Two different identifiers received the same {length}-character pseudonym. "
             "Use a larger `length` (e.g. 32)."
         )
     out = pd.Series(pd.NA, index=s.index, name=s.name, dtype="object")
-    out[present] = np.array([codes[c] for c in canon], dtype=object)[row_codes]
+    out[present] = np.array(codes, dtype=object)[row_codes]
     return out
 
 
