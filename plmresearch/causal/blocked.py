@@ -29,10 +29,12 @@ WEIGHTINGS = ("precision", "units", "equal")
 def _block_table(data: pd.DataFrame, y: np.ndarray, t: np.ndarray, block: str, cluster: str | None, ci_level: float) -> pd.DataFrame:
     """Within-block difference in means, Welch (or CR2 if clustered) SE, one row per block."""
     rows = []
-    labels = data[block].to_numpy()
+    codes, uniq = pd.factorize(data[block].to_numpy())   # blocks in order of appearance, as pd.unique
+    order = np.argsort(codes, kind="stable")             # one sort, then a slice per block (not n x blocks)
+    starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(uniq)))])
     clusters = None if cluster is None else data[cluster].to_numpy()
-    for b in pd.unique(labels):
-        m = labels == b
+    for i, b in enumerate(uniq):
+        m = order[starts[i]:starts[i + 1]]
         yb, tb = y[m], t[m]
         n1, n0 = int(tb.sum()), int(len(tb) - tb.sum())
         if n1 == 0 or n0 == 0:

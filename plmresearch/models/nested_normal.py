@@ -89,13 +89,14 @@ def nested_stats(R: np.ndarray, school: np.ndarray, cls: np.ndarray | None) -> N
 def conditional(st: NestedStats, prior_sd: np.ndarray, sig2, tc2, omega):
     """For arrays of variance parameters (K,): log p(y | phi), E(theta | phi, y) (K, p), Cov (K, p, p)."""
     sig2, tc2, omega = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (sig2, tc2, omega))
+    n_s, m, q = st.R_sm.shape
     d = sig2[:, None] + st.sizes[None, :] * tc2[:, None]                     # (K, m)
     g = tc2[:, None] / d
-    psi = (st.RR[None] - np.einsum("km,mqr->kqr", g, st.SS_of_size)) / sig2[:, None, None]
-    T = np.einsum("smq,km->ksq", st.R_sm, 1.0 / d)                          # (K, schools, q)
-    h = np.einsum("sm,km->ks", st.N_sm * st.sizes[None, :], 1.0 / d)        # (K, schools)
+    psi = (st.RR[None] - (g @ st.SS_of_size.reshape(m, q * q)).reshape(-1, q, q)) / sig2[:, None, None]
+    T = ((1.0 / d) @ st.R_sm.transpose(1, 0, 2).reshape(m, n_s * q)).reshape(-1, n_s, q)   # (K, schools, q)
+    h = (1.0 / d) @ (st.N_sm * st.sizes[None, :]).T                          # (K, schools)
     kap = omega[:, None] / (1 + omega[:, None] * h)
-    psi = psi - np.einsum("ks,ksq,ksr->kqr", kap, T, T)
+    psi = psi - np.swapaxes(kap[:, :, None] * T, 1, 2) @ T
     logdet_v = (st.n * np.log(sig2) + np.log(d / sig2[:, None]) @ st.n_classes_of_size
                 + np.log1p(omega[:, None] * h).sum(axis=1))
     A, b, c = psi[:, :-1, :-1], psi[:, :-1, -1], psi[:, -1, -1]
@@ -105,7 +106,7 @@ def conditional(st: NestedStats, prior_sd: np.ndarray, sig2, tc2, omega):
     loglik = -0.5 * (st.n * LOG_2PI + logdet_v + 2 * np.log(prior_sd).sum()
                      + 2 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1) + c - (z**2).sum(axis=1))
     cov = np.linalg.inv(P)
-    mean = np.einsum("kpq,kq->kp", cov, b)
+    mean = (cov @ b[..., None])[..., 0]
     return loglik, mean, (cov + np.swapaxes(cov, 1, 2)) / 2
 
 

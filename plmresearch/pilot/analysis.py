@@ -335,7 +335,8 @@ def _bayes(df: pd.DataFrame, cfg, fast: bool, main: Estimate | None = None
     school = pd.factorize(d[cfg.school])[0]
     cls = pd.factorize(d[cfg.class_column])[0] if classes else None
     post = fit_nested_normal(yv, X, [t, *cfg.model_covariates], school, cls,
-                             school_group="(1 | _school" in formula, school_blocks="C(_school)" in formula)
+                             school_group=any(g in formula for g in ("(1 | _school)", "(1 | _school/_class)")),
+                             school_blocks="C(_school)" in formula)
     thr = cfg.effect_threshold
     level = cfg.ci_level
     est = post.posterior_mean(t)
@@ -353,7 +354,8 @@ def _bayes(df: pd.DataFrame, cfg, fast: bool, main: Estimate | None = None
     ])
     model_words = (formula.replace("_school", cfg.school).replace("_class", cfg.class_column or "class"))
     notes = [f"Model: {model_words} ({structure}; the same covariates as the main effect); weakly informative "
-             "priors (block effects Normal(0, (2.5 SD)^2)). Computed exactly from class and school sums: the "
+             + ("priors (block effects Normal(0, (2.5 SD)^2)). " if "C(_school)" in formula else "priors. ")
+             + "Computed exactly from class and school sums: the "
              "coefficients and group effects are integrated out analytically and the variance parameters on a "
              f"grid of {post.n_grid} points; nothing is sampled."]
     notes.append("Why its interval can differ from the design-based one: the Bayesian model assumes the "

@@ -84,7 +84,15 @@ def _fit_one(df: pd.DataFrame, y: str, t: str, var: str, levels: list, design: S
     coef, V = fit.coef[idx], fit.vcov[np.ix_(idx, idx)]
     se = np.sqrt(np.diag(V))
     F = p_joint = df2 = np.nan
-    if L >= 2:
+    if L >= 2 and cl is None:
+        # HC2 is invariant to reparameterizing X (same hat matrix and residuals), so the contrasts
+        # d_l - d_1 and their variance C V C' come from this fit, with its df n - K
+        C = np.hstack([-np.ones((L - 1, 1)), np.eye(L - 1)])
+        diff, Vd = C @ coef, C @ V @ C.T
+        F = float(diff @ np.linalg.pinv(Vd) @ diff) / (L - 1)
+        df2 = float(fit.df[idx[0]])
+        p_joint = float(stats.f.sf(F, L - 1, df2))
+    elif L >= 2:
         # Same model, reparameterized so that the contrasts d_l - d_1 are coefficients: T x 1[S=l]
         # for l >= 2 plus T itself. Each contrast then has its own Bell-McCaffrey df.
         Xb = X.copy()
@@ -110,7 +118,7 @@ def subgroup_effects(df: pd.DataFrame, outcome: str, treatment: str, subgroups, 
     need = [outcome, treatment, *design.covariates] + [c for c in (design.cluster, design.block) if c]
     rows, het = [], []
     for var in subgroups:
-        d = df.dropna(subset=[*need, var])
+        d = df[list(dict.fromkeys([*need, var]))].dropna()   # only the model's columns are copied
         levels = sorted(pd.unique(d[var]), key=str)
         counts = {lv: (int(((d[var] == lv) & (d[treatment] == 1)).sum()), int(((d[var] == lv) & (d[treatment] == 0)).sum()))
                   for lv in levels}
