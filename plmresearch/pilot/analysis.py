@@ -306,6 +306,13 @@ def bayes_formula(cfg, data: pd.DataFrame) -> tuple[str, str]:
     return fixed + " + (1 | _school)", "schools as a group level"
 
 
+def bayes_levels(formula: str) -> tuple[bool, bool, bool]:
+    """(class group level, school group level, schools as fixed-effect blocks) of a
+    :func:`bayes_formula` formula, as :func:`~plmresearch.models.nested_normal.fit_nested_normal` takes them."""
+    return ("_class" in formula, "(1 | _school)" in formula or "(1 | _school/_class)" in formula,
+            "C(_school)" in formula)
+
+
 def _prob(p: float, draws: int) -> str:
     """A posterior probability as printed: never exactly 0 or 1 from a finite number of draws."""
     if p > 0.999:
@@ -333,13 +340,12 @@ def _bayes(df: pd.DataFrame, cfg, fast: bool, main: Estimate | None = None
     formula, structure = bayes_formula(cfg, d)
     if "|" not in formula:  # no group level left (multisite without classes): schools as a group level too
         formula, structure = formula + " + (1 | _school)", "school blocks as fixed effects and as a group level"
-    classes = "_class" in formula
+    classes, school_group, school_blocks = bayes_levels(formula)
     X = np.column_stack([tv, d[list(cfg.model_covariates)].to_numpy(dtype=float)])
     school = pd.factorize(d[cfg.school])[0]
     cls = pd.factorize(d[cfg.class_column])[0] if classes else None
     post = fit_nested_normal(yv, X, [t, *cfg.model_covariates], school, cls,
-                             school_group=any(g in formula for g in ("(1 | _school)", "(1 | _school/_class)")),
-                             school_blocks="C(_school)" in formula)
+                             school_group=school_group, school_blocks=school_blocks)
     thr = cfg.effect_threshold
     level = cfg.ci_level
     est = post.posterior_mean(t)
