@@ -115,7 +115,7 @@ def test_grid_posterior_matches_pymc_nuts_on_the_same_model():
         + rng.normal(size=len(school))
     d = pd.DataFrame({"y": y, "t": t, "pre_c": pre - pre.mean(), "_school": school.astype(str),
                       "_class": cls.astype(str)})
-    fit = models.fit_bayes("y ~ t + pre_c + (1 | _school/_class)", d, draws=1500, tune=1000, chains=2,
+    fit = models.fit_bayes("y ~ t + pre_c + (1 | _school/_class)", d, draws=800, tune=600, chains=2,
                            random_seed=3, posterior_predictive=False, warn=False, progress=False)
     ref = fit.estimate("t")
     draws = np.asarray(ref.draws)
