@@ -245,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("config", metavar="CONFIG", help="the filled-in pilot config (YAML), e.g. my_pilot.yaml")
     report.add_argument("--output", default=None, metavar="DIR",
                         help="output folder (default: output.folder of the config)")
-    report.add_argument("--fast", action="store_true", help="fewer posterior draws")
+    report.add_argument("--fast", action="store_true",
+                        help="kept for scripts: the Bayesian section is exact and samples nothing, so it changes nothing")
     report.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     report.set_defaults(func=_pilot_report)
     demo = _sub(pilot_sub, "demo", "simulate a district with a known effect and report on it",
@@ -257,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
                       choices=["multisite", "cluster_rct", "individual_rct", "comparison_schools"],
                       help="default: multisite (students assigned within 6 schools; true effect 0.2 SD); "
                            "cluster_rct: 6 whole schools assigned")
-    demo.add_argument("--fast", action="store_true", help="fewer posterior draws")
+    demo.add_argument("--fast", action="store_true",
+                        help="kept for scripts: the Bayesian section is exact and samples nothing, so it changes nothing")
     demo.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     demo.set_defaults(func=_pilot_demo)
     return parser

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from plmresearch.errors import InputError, ModelError
 
@@ -102,6 +103,7 @@ def ols(
     weights: np.ndarray | None = None,
     df_for: list[int] | None = None,
     small_sample_k: int | None = None,
+    absorb: np.ndarray | None = None,
 ) -> OLSFit:
     """Fit OLS/WLS and a robust variance.
 
@@ -115,10 +117,27 @@ def ols(
         default all). The df computation is the expensive part.
     small_sample_k : K in the HC1 and Stata CR1 factors (default: the columns of X); see the
         module docstring for ``areg`` versus ``xtreg, fe``.
+    absorb : labels of blocks whose fixed effects are absorbed instead of entering X as dummies
+        (X then has no intercept): y and X are demeaned within blocks (Frisch-Waugh-Lovell), which
+        gives the dummy regression's coefficients and residuals in O(n p) memory; its leverages are
+        1/n_b + those of the demeaned X (the hat matrix splits over the orthogonal spaces), and K and
+        the df count the blocks, so every type except CR2 equals the dummy regression's exactly.
+        Not with weights or CR2.
     """
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
     n, p = X.shape
+    absorbed = None
+    if absorb is not None:
+        if weights is not None or se_type == "CR2":
+            raise InputError("`absorb` works without weights and with se_type other than 'CR2'; "
+                             "pass the block dummies as columns of X instead.")
+        codes, _ = _codes(absorb)
+        size = np.bincount(codes).astype(float)
+        y = y - (np.bincount(codes, weights=y) / size)[codes]
+        X = X - np.column_stack([np.bincount(codes, weights=X[:, j], minlength=len(size)) / size
+                                 for j in range(p)])[codes] if p else X
+        absorbed = (len(size), 1.0 / size[codes])
     if weights is not None:
         w = np.asarray(weights, dtype=float)
         if np.any(w < 0) or not np.all(np.isfinite(w)):
@@ -126,20 +145,25 @@ def ols(
         sw = np.sqrt(w)
         X = X * sw[:, None]
         y = y * sw
-    rank = np.linalg.matrix_rank(X)
+    xtx = X.T @ X
+    lam = np.linalg.eigvalsh(xtx) if p else np.ones(1)
+    # cond(X) < 1e6 is full rank beyond doubt (eigenvalue error ~ p eps lam_max); only otherwise
+    # pay for the SVD criterion of np.linalg.matrix_rank on the n x p matrix
+    rank = p if lam[0] > 1e-12 * lam[-1] else np.linalg.matrix_rank(X)
     if rank < p:
         raise ModelError(
             f"The design matrix has {p} columns but rank {rank}: some covariates are collinear "
             "(or constant within the analysis sample). Remove redundant covariates."
         )
-    if n <= p:
-        raise ModelError(f"Only {n} observations for {p} parameters; the model cannot be estimated.")
-    xtx_inv = np.linalg.inv(X.T @ X)
-    coef = xtx_inv @ X.T @ y
+    n_par = p + (absorbed[0] if absorbed else 0)
+    if n <= n_par:
+        raise ModelError(f"Only {n} observations for {n_par} parameters; the model cannot be estimated.")
+    xtx_inv = np.linalg.inv(xtx)
+    coef = xtx_inv @ (X.T @ y)
     e = y - X @ coef
 
     return robust_vcov(X, xtx_inv, coef, e, se_type=se_type, cluster=cluster, df_for=df_for,
-                       small_sample_k=small_sample_k)
+                       small_sample_k=small_sample_k, absorbed=absorbed)
 
 
 _CONTROLLER = None
@@ -174,25 +198,28 @@ def robust_vcov(
     cluster: np.ndarray | None = None,
     df_for: list[int] | None = None,
     small_sample_k: int | None = None,
+    absorbed: tuple[int, np.ndarray] | None = None,
 ) -> OLSFit:
     """Sandwich variance for regressors X (already weight-scaled) and residuals e.
 
     For two-stage least squares pass the fitted first-stage regressors and the
-    structural residuals (as ``estimatr::iv_robust`` does).
+    structural residuals (as ``estimatr::iv_robust`` does). ``absorbed``: (number of absorbed
+    block effects, their leverage 1/n_b per row), from :func:`ols`'s ``absorb``.
     """
     n, p = X.shape
     se_type = check_se_type(se_type, cluster is not None)
-    k = p if small_sample_k is None else int(small_sample_k)
+    n_par = p + (absorbed[0] if absorbed else 0)
+    k = n_par if small_sample_k is None else int(small_sample_k)
     if not 0 < k < n:
         raise InputError(f"`small_sample_k` must be between 1 and n - 1 = {n - 1}, got {small_sample_k!r}.")
-    dfs = np.full(p, n - p, dtype=float)
+    dfs = np.full(p, n - n_par, dtype=float)
     if se_type == "classical":
-        s2 = e @ e / (n - p)
+        s2 = e @ e / (n - n_par)
         return OLSFit(coef, s2 * xtx_inv, dfs, e, se_type)
     if cluster is None:
         omega = e**2
         if se_type in ("HC2", "HC3"):
-            h = np.einsum("ij,jk,ik->i", X, xtx_inv, X)
+            h = ((X @ xtx_inv) * X).sum(axis=1) + (absorbed[1] if absorbed else 0.0)
             if np.any(h > 1 - 1e-10):
                 raise ModelError(
                     "Some observations have leverage 1 (e.g. a block or category with a single unit), "
@@ -210,6 +237,8 @@ def robust_vcov(
     if G < 2:
         raise InputError(f"Cluster-robust variance needs at least 2 clusters; got {G}. Check the cluster column.")
     Xs, es = X[order], e[order]
+    if se_type == "CR2" and absorbed:
+        raise InputError("CR2 needs the block dummies as columns of X (`absorb` is for the other types).")
     if se_type in ("CR0", "stata"):
         U = np.add.reduceat(Xs * es[:, None], starts[:-1], axis=0)  # G x p cluster scores
         V = xtx_inv @ (U.T @ U) @ xtx_inv
@@ -221,8 +250,9 @@ def robust_vcov(
 
 
 def _codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    uniq, codes = np.unique(np.asarray(labels).astype(str), return_inverse=True)
-    return codes, uniq
+    """Integer codes of labels (hash-based, O(n): sorting a million text labels took seconds)."""
+    codes, uniq = pd.factorize(np.asarray(labels), use_na_sentinel=False)
+    return codes, np.asarray(uniq)
 
 
 def _cluster_slices(cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,7 +59,12 @@ def _fit_one(df: pd.DataFrame, y: str, t: str, var: str, levels: list, design: S
     s = d[var].to_numpy()
     T = d[t].to_numpy(dtype=float)
     S = np.column_stack([(s == lv).astype(float) for lv in levels])
-    cols = [S, S * T[:, None]]
+    cl = None if design.cluster is None else d[design.cluster].to_numpy()
+    absorb = None
+    if design.block is not None and cl is None:   # HC2: absorb the blocks (the same fit, no dummy columns)
+        absorb = d[design.block].astype(str).to_numpy()
+    # with absorbed blocks the level dummies lose one column (they and the blocks both sum to 1)
+    cols = [S[:, 1:] if absorb is not None else S, S * T[:, None]]
     covs = [c for c in design.covariates if c != var]  # adjusting for the subgroup itself is the S dummies
     if covs:
         Xc = d[covs].to_numpy(dtype=float)
@@ -67,24 +72,32 @@ def _fit_one(df: pd.DataFrame, y: str, t: str, var: str, levels: list, design: S
         cols.append(Xc)
         if design.interact_covariates:
             cols.append(Xc * T[:, None])
-    if design.block is not None:
+    if design.block is not None and absorb is None:
         cols.append(pd.get_dummies(d[design.block].astype(str), drop_first=True, dtype=float).to_numpy())
     X = np.column_stack(cols)
     L = len(levels)
-    idx = list(range(L, 2 * L))
+    first = L - 1 if absorb is not None else L   # column of T x 1[S = level 1]
+    idx = list(range(first, first + L))
     y_ = d[y].to_numpy(dtype=float)
-    cl = None if design.cluster is None else d[design.cluster].to_numpy()
     se_type = "CR2" if cl is not None else "HC2"
-    fit = ols(y_, X, se_type=se_type, cluster=cl, df_for=idx)
+    fit = ols(y_, X, se_type=se_type, cluster=cl, df_for=idx, absorb=absorb)
     coef, V = fit.coef[idx], fit.vcov[np.ix_(idx, idx)]
     se = np.sqrt(np.diag(V))
     F = p_joint = df2 = np.nan
-    if L >= 2:
+    if L >= 2 and cl is None:
+        # HC2 is invariant to reparameterizing X (same hat matrix and residuals), so the contrasts
+        # d_l - d_1 and their variance C V C' come from this fit, with its df n - K
+        C = np.hstack([-np.ones((L - 1, 1)), np.eye(L - 1)])
+        diff, Vd = C @ coef, C @ V @ C.T
+        F = float(diff @ np.linalg.pinv(Vd) @ diff) / (L - 1)
+        df2 = float(fit.df[idx[0]])
+        p_joint = float(stats.f.sf(F, L - 1, df2))
+    elif L >= 2:
         # Same model, reparameterized so that the contrasts d_l - d_1 are coefficients: T x 1[S=l]
         # for l >= 2 plus T itself. Each contrast then has its own Bell-McCaffrey df.
         Xb = X.copy()
-        Xb[:, L] = T
-        fb = ols(y_, Xb, se_type=se_type, cluster=cl, df_for=idx[1:])
+        Xb[:, first] = T
+        fb = ols(y_, Xb, se_type=se_type, cluster=cl, df_for=idx[1:], absorb=absorb)
         cidx = idx[1:]
         diff, Vd = fb.coef[cidx], fb.vcov[np.ix_(cidx, cidx)]
         W = float(diff @ np.linalg.pinv(Vd) @ diff)
@@ -105,7 +118,7 @@ def subgroup_effects(df: pd.DataFrame, outcome: str, treatment: str, subgroups, 
     need = [outcome, treatment, *design.covariates] + [c for c in (design.cluster, design.block) if c]
     rows, het = [], []
     for var in subgroups:
-        d = df.dropna(subset=[*need, var])
+        d = df[list(dict.fromkeys([*need, var]))].dropna()   # only the model's columns are copied
         levels = sorted(pd.unique(d[var]), key=str)
         counts = {lv: (int(((d[var] == lv) & (d[treatment] == 1)).sum()), int(((d[var] == lv) & (d[treatment] == 0)).sum()))
                   for lv in levels}

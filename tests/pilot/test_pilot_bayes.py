@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from plmresearch.pilot import PilotConfig
-from plmresearch.pilot.analysis import _prob, bayes_formula
+from plmresearch.pilot.analysis import _prob, bayes_formula, bayes_levels
 
 
 def cfg(design, unit, cls="class", covariates=()):
@@ -29,6 +29,20 @@ def test_bayes_formula_has_the_assigned_unit_and_levels_above_blocks_fixed_same_
     data = pd.DataFrame({"class": ["a"]})
     formula, words = bayes_formula(cfg(design, unit, covariates=["frl"]), data)
     assert formula == expected and words
+
+
+@pytest.mark.parametrize("design, unit, levels", [
+    ("cluster_rct", "school", (False, True, False)),
+    ("cluster_rct", "class", (True, True, False)),
+    ("individual_rct", "student", (True, True, False)),
+    ("multisite", "student", (True, False, True)),     # schools are blocks only, not also a group level
+    ("comparison_schools", "school", (True, True, False)),
+])
+def test_the_fitted_levels_are_the_formulas(design, unit, levels):
+    """The sufficient-statistics fit gets exactly the group levels and blocks the formula names
+    (class level, school level, school blocks)."""
+    formula, _ = bayes_formula(cfg(design, unit), pd.DataFrame({"class": ["a"]}))
+    assert bayes_levels(formula) == levels
 
 
 def test_probabilities_are_never_printed_as_0_or_1():
