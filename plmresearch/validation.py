@@ -34,26 +34,101 @@ def require_frame(df: Any, name: str = "df") -> pd.DataFrame:
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str | None], what: str = "data") -> None:
     """Raise ColumnError naming each missing column and the closest existing one."""
-    missing = [c for c in columns if c is not None and c not in df.columns]
+    columns = [c for c in columns if c is not None]
+    for c in columns:
+        if not isinstance(c, (str, int, np.integer)) or isinstance(c, bool):
+            raise InputError(f"A column name must be a string, got {c!r:.60} ({type(c).__name__}). "
+                             "Pass the name of a column of the data.")
+    missing = [c for c in columns if c not in df.columns]
     if missing:
         hints = "".join(closest(c, df.columns) for c in missing[:1])
         raise ColumnError(
             f"Column(s) {missing} not found in the {what}.{hints} "
             f"Available columns: {list(map(str, df.columns))[:30]}."
         )
+    require_unique_columns(df, columns, what)
+
+
+def require_unique_columns(df: pd.DataFrame, columns: Iterable[str] | None = None, what: str = "data") -> None:
+    """Column names used (all of ``df``'s when ``columns`` is None) must appear once in ``df``."""
+    dup = df.columns[df.columns.duplicated()]
+    wanted = set(df.columns) if columns is None else {c for c in columns if c is not None}
+    bad = sorted({str(c) for c in dup if c in wanted})
+    if bad:
+        raise ColumnError(
+            f"Column name(s) {bad} appear more than once in the {what}; a column must be named once. "
+            "Rename or drop the duplicates (e.g. df.loc[:, ~df.columns.duplicated()])."
+        )
 
 
 def require_numeric(df: pd.DataFrame, column: str) -> None:
-    """The column must hold numbers (bool counts as 0/1)."""
-    s = df[column]
-    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-        return
-    bad = pd.to_numeric(s, errors="coerce").isna() & s.notna()
-    example = s[bad].iloc[0] if bad.any() else None
+    """The column must hold numbers (bool, nullable Int64/Float64/boolean and numeric categoricals
+    count as numbers); text is refused with a message that says how to convert it."""
+    numeric_values(df[column], column)
+
+
+def _is_numeric_like(s: pd.Series) -> bool:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pd.api.types.is_numeric_dtype(s.cat.categories) or pd.api.types.is_bool_dtype(s.cat.categories)
+    return pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s)
+
+
+def numeric_values(s: pd.Series, column: str) -> np.ndarray:
+    """A column as a float array (missing -> NaN) when it holds numbers in any dtype pandas uses
+    for them: float/int, bool, nullable Int64/Float64/boolean, numeric categoricals. Text, and
+    numbers stored as text, raise an InputError naming the column and how to convert it."""
+    if _is_numeric_like(s):
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        try:
+            return pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):  # pragma: no cover - a numeric dtype always converts
+            pass
+    present = s.dropna()
+    if len(present) and present.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)).all():
+        return pd.to_numeric(s.astype(object)).to_numpy(dtype=float, na_value=np.nan)
+    converted = pd.to_numeric(present.astype(object), errors="coerce")
+    bad = converted.isna()
+    if len(present) and not bad.any():
+        raise InputError(
+            f"Column '{column}' holds numbers stored as text (dtype {s.dtype}, e.g. {present.iloc[0]!r}). "
+            f"Convert it first: df['{column}'] = pd.to_numeric(df['{column}'])."
+        )
+    if not len(present):
+        raise InputError(f"Column '{column}' holds no values (all missing, dtype {s.dtype}); it must hold numbers.")
     raise InputError(
-        f"Column '{column}' must be numeric, but it holds text such as {example!r} "
-        f"({int(bad.sum())} non-numeric value(s)). Recode it to numbers first."
+        f"Column '{column}' must be numeric, but it holds text such as {present[bad].iloc[0]!r:.40} "
+        f"({int(bad.sum())} of {len(present)} value(s) are not numbers). Recode it to numbers first "
+        f"(e.g. a 0/1 dummy for a category)."
     )
+
+
+def normalize_columns(df: pd.DataFrame, columns: Iterable[str | None]) -> pd.DataFrame:
+    """``df`` with the named columns in plain NumPy dtypes (the input itself when nothing changes).
+
+    Nullable Int64/Float64/boolean become float64 (pd.NA -> NaN), categoricals become their
+    categories' values (float for numeric categories, object otherwise), and pandas' string
+    dtype becomes object -- so every estimator sees the same data whatever dtype it came in.
+    Only a shallow copy is made; the caller's frame is never modified.
+    """
+    out = None
+    for c in dict.fromkeys(c for c in columns if c is not None):
+        s = df[c]
+        if isinstance(s, pd.DataFrame):  # duplicated name: require_unique_columns reports it
+            continue
+        new = None
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            new = numeric_values(s, c) if _is_numeric_like(s) else s.astype(object).where(s.notna(), None)
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and not isinstance(s.dtype, pd.DatetimeTZDtype):
+            if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                new = s.to_numpy(dtype=float, na_value=np.nan)
+            elif pd.api.types.is_string_dtype(s):
+                new = s.astype(object).where(s.notna(), None).to_numpy()
+        if new is not None:
+            if out is None:
+                out = df.copy(deep=False)
+            out[c] = pd.Series(np.asarray(new), index=df.index)
+    return df if out is None else out
 
 
 def require_no_missing(df: pd.DataFrame, columns: Iterable[str], hint: str = "") -> None:
@@ -66,31 +141,43 @@ def require_no_missing(df: pd.DataFrame, columns: Iterable[str], hint: str = "")
             )
 
 
-def binary_indicator(df: pd.DataFrame, column: str) -> np.ndarray:
-    """Return a 0/1 float array for a treatment column coded 0/1 or False/True.
+def binary_indicator(df: pd.DataFrame, column: str, what: str = "treatment",
+                     levels: tuple[str, str] = ("control", "treatment")) -> np.ndarray:
+    """Return a 0/1 float array for a column coded 0/1 or False/True.
 
-    Anything else (three levels, text, one level only) is an InputError.
+    Nullable Int64/Float64/boolean and categoricals of 0/1 count as 0/1. Anything else (three
+    levels, text, one level only) is an InputError that names the column; ``what`` names its role
+    ("treatment", "period", ...) and ``levels`` the meaning of 0 and 1 in the messages.
     """
     s = df[column]
+    role = what[:1].upper() + what[1:]
     if s.isna().any():
         raise InputError(
-            f"Treatment column '{column}' has {int(s.isna().sum())} missing value(s); "
-            "every unit must have an assigned arm."
+            f"{role} column '{column}' has {int(s.isna().sum())} missing value(s); "
+            f"every unit needs its {what} (0/1)."
         )
-    values = pd.unique(s)
-    if pd.api.types.is_bool_dtype(s):
-        x = s.to_numpy(dtype=float)
-    elif pd.api.types.is_numeric_dtype(s) and set(np.asarray(values, dtype=float)) <= {0.0, 1.0}:
-        x = s.to_numpy(dtype=float)
-    else:
+    values = pd.unique(s.astype(object))
+    x = None
+    if _is_numeric_like(s):
+        x = numeric_values(s, column)
+        if not set(np.unique(x)) <= {0.0, 1.0}:
+            x = None
+    if x is None:
+        shown = sorted(map(repr, values))[:10]
+        text01 = all(isinstance(v, str) and v.strip() in ("0", "1", "0.0", "1.0") for v in values)
+        hint = (f"It holds 0/1 stored as text: convert it with df['{column}'] = pd.to_numeric(df['{column}'])."
+                if text01 else f"Recode it, e.g. df['{column}'] == <the {levels[1]} value>.")
         raise InputError(
-            f"Treatment column '{column}' must be binary (0/1 or False/True); "
-            f"found values {sorted(map(str, values))[:10]}. Recode it, e.g. df['{column}'] == 'treated'."
+            f"{role} column '{column}' must be binary (0/1 or False/True); found values {shown}. {hint}"
         )
     n1 = int(x.sum())
     if n1 == 0 or n1 == len(x):
-        arm = "treatment" if n1 == 0 else "control"
-        raise InputError(f"The {arm} arm is empty: treatment column '{column}' has a single value.")
+        gone = levels[1] if n1 == 0 else levels[0]
+        group = "arm" if what == "treatment" else "group"
+        raise InputError(
+            f"The {gone} {group} is empty: {what} column '{column}' has a single value ({int(x[0])}) "
+            f"(1 = {levels[1]}, 0 = {levels[0]}); both are needed. Check the column and the rows selected."
+        )
     return x
 
 
@@ -123,10 +210,15 @@ def positive(value: float, name: str, allow_zero: bool = False) -> float:
 
 
 def finite(value: Any, name: str) -> float:
+    """A finite real number; text ("0.2"), bools, None, NaN and infinities are InputErrors."""
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"`{name}` must be a number, got the text {value!r:.40}; pass a number without quotes.")
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError(f"`{name}` must be a number, got the boolean {value!r}.")
     try:
         v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"`{name}` must be a number, got {value!r}.") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"`{name}` must be a (finite) number, got {value!r:.60}.") from None
     if math.isnan(v) or math.isinf(v):
         raise InputError(f"`{name}` must be a finite number, got {value!r}.")
     return v
@@ -180,3 +272,91 @@ def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
     lengths = {n: len(a) for n, a in zip(names, arrays)}
     if len(set(lengths.values())) > 1:
         raise InputError(f"Lengths differ: {lengths}. Give one value per study/unit in each.")
+
+
+def number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False, allow_none: bool = False) -> float | None:
+    """A finite number in [low, high] (open ends with ``low_open``/``high_open``); None passes
+    through when ``allow_none``. The message names the argument and the allowed range."""
+    if value is None and allow_none:
+        return None
+    v = finite(value, name)
+    bad_lo = low is not None and (v <= low if low_open else v < low)
+    bad_hi = high is not None and (v >= high if high_open else v > high)
+    if bad_lo or bad_hi:
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        raise InputError(f"`{name}` must lie in {rng}, got {value!r}.")
+    return v
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """``value`` must be one of ``choices``; the message lists them and suggests the closest."""
+    try:
+        ok = value in tuple(choices)
+    except TypeError:
+        ok = False
+    if not ok:
+        hint = closest(value, [str(c) for c in choices]) if isinstance(value, str) else ""
+        raise InputError(f"`{name}` must be one of {list(choices)}, got {value!r:.60}.{hint}")
+    return value
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """True/False (NumPy bools and the integers 0/1 accepted); text such as "False" is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise InputError(f"`{name}` must be True or False, got {value!r:.40}.")
+
+
+def check_seed(value: Any, name: str = "random_seed") -> int | np.random.Generator | None:
+    """A random seed: None, a non-negative integer, or a numpy Generator (passed through)."""
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"`{name}` must be a whole number (or None), got {value!r:.40} "
+                         f"({type(value).__name__}); e.g. {name}=2024.")
+    if value < 0:
+        raise InputError(f"`{name}` must be non-negative, got {value!r}.")
+    return int(value)
+
+
+def require_variation(values: np.ndarray, column: str, what: str = "column", hint: str = "") -> None:
+    """A column that must vary in the estimation sample (an outcome, a running variable, ...)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size and np.ptp(v) == 0:
+        raise InputError(
+            f"{what[:1].upper() + what[1:]} '{column}' takes a single value ({v[0]:g}) in the estimation sample, "
+            f"so nothing can be estimated from it. {hint or 'Check the column and the rows selected.'}"
+        )
+
+
+def require_outcome_variation(y: np.ndarray, t: np.ndarray, outcome: str) -> None:
+    """The outcome must vary within at least one arm, or no standard error exists."""
+    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=float)
+    spread = [np.ptp(y[t == a]) if np.any(t == a) else 0.0 for a in (0.0, 1.0)]
+    if max(spread) == 0:
+        raise InputError(
+            f"Outcome '{outcome}' is constant within each arm (treated all {y[t == 1][0]:g}, control all "
+            f"{y[t == 0][0]:g}): its standard error is 0 and no test or interval exists. Check that "
+            "'outcome' names the right column and that the rows are the analysis sample."
+        )
+
+
+def require_clusters_per_arm(clusters: Any, t: np.ndarray, column: str, minimum: int = 2) -> None:
+    """Cluster-robust inference needs ``minimum`` clusters in each arm (a cluster-randomized
+    design with one cluster per arm has a cluster-robust SE of 0 up to rounding)."""
+    labels = pd.Series(np.asarray(clusters)).astype(str).to_numpy()
+    t = np.asarray(t, dtype=float)
+    per_arm = {arm: len(np.unique(labels[t == v])) for arm, v in (("treated", 1.0), ("control", 0.0))}
+    if min(per_arm.values()) < minimum:
+        raise InputError(
+            f"Cluster column '{column}' has {per_arm['treated']} treated and {per_arm['control']} control "
+            f"cluster(s); cluster-robust inference needs at least {minimum} clusters in each arm (with one, "
+            "the effect is confounded with the cluster and its SE is meaningless). Add clusters, or "
+            "drop `cluster` only if randomization was individual."
+        )

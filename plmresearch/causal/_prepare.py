@@ -16,11 +16,16 @@ import pandas as pd
 from plmresearch.errors import InputError
 from plmresearch.validation import (  # noqa: F401 - check_ci_level is re-exported to the estimators
     binary_indicator,
+    check_choice,
     check_ci_level,
+    normalize_columns,
+    numeric_values,
     require_clusters,
+    require_clusters_per_arm,
     require_columns,
     require_frame,
     require_numeric,
+    require_outcome_variation,
     require_unique,
 )
 
@@ -93,41 +98,54 @@ def prepare(
     extra_columns: Sequence[str] = (),
     missing: str = "raise",
     min_clusters: int = 2,
+    min_clusters_per_arm: int = 2,
+    check_variation: bool = True,
 ) -> Prepared:
     """Check the columns and return a validated copy of the analysis rows.
 
     ``missing="raise"`` (default) refuses missing outcomes and says how many
     are missing per arm; ``missing="drop"`` drops them and records the
     per-arm attrition in the notes and in ``attrition``.
+
+    Degenerate designs are refused with a message that says what to do: an outcome constant
+    within each arm (``check_variation``), fewer than ``min_clusters_per_arm`` clusters in an arm.
+    Columns in nullable or categorical dtypes are read as their plain values.
     """
     require_frame(df)
     for arg, value in (("outcome", outcome), ("treatment", treatment)):
         if not isinstance(value, str):
             raise InputError(f"`{arg}` must be a column name (str), got {value!r}.")
-    if missing not in MISSING_CHOICES:
-        raise InputError(f"`missing` must be one of {MISSING_CHOICES}, got {missing!r}.")
+    check_choice(missing, "missing", MISSING_CHOICES)
     covariates = as_list(covariates)
+    for arg, value in (("cluster", cluster), ("block", block), ("unit", unit)):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"`{arg}` must be a column name (str) or None, got {value!r:.60}.")
     cols = [outcome, treatment, *covariates, cluster, block, unit, *extra_columns]
     require_columns(df, cols)
+    df = normalize_columns(df, cols)
     if outcome == treatment:
         raise InputError(f"`outcome` and `treatment` are the same column '{outcome}'.")
     if outcome in covariates or treatment in covariates:
         raise InputError("The outcome and the treatment must not be listed among the covariates.")
     require_numeric(df, outcome)
     for c in covariates:
-        require_numeric(df, c)
-        n_bad = int(df[c].isna().sum())
+        x = numeric_values(df[c], c)
+        n_bad = int(np.isnan(x).sum())
         if n_bad:
             raise InputError(
                 f"Covariate '{c}' has {n_bad} missing value(s). Missing covariates are not attrition: "
                 "impute them (e.g. mean plus a missingness indicator) or drop the column."
             )
+        if np.isinf(x).any():
+            raise InputError(f"Covariate '{c}' has {int(np.isinf(x).sum())} infinite value(s); fix or drop them first.")
     for c in extra_columns:
-        require_numeric(df, c)
-        n_bad = int(df[c].isna().sum())
+        x = numeric_values(df[c], c)
+        n_bad = int(np.isnan(x).sum())
         if n_bad:
             raise InputError(f"Column '{c}' has {n_bad} missing value(s); every unit needs a value. "
                              "Fill in or drop those rows explicitly.")
+        if np.isinf(x).any():
+            raise InputError(f"Column '{c}' has {int(np.isinf(x).sum())} infinite value(s); fix or drop them first.")
     if unit is not None:
         require_unique(df, unit)
     t_all = binary_indicator(df, treatment)
@@ -169,6 +187,10 @@ def prepare(
         raise InputError(f"Outcome '{outcome}' has infinite values; fix or drop them first.")
     if cluster is not None:
         require_clusters(data, cluster, minimum=min_clusters)
+        if min_clusters_per_arm:
+            require_clusters_per_arm(data[cluster].to_numpy(), t, cluster, minimum=min_clusters_per_arm)
+    if check_variation:
+        require_outcome_variation(y, t, outcome)
     return Prepared(data=data, y=y, t=t, notes=notes, attrition=attrition)
 
 
@@ -176,7 +198,7 @@ def covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarra
     """Numeric covariates as a float matrix (bool as 0/1); constant columns are an error."""
     if not covariates:
         return np.empty((len(data), 0))
-    X = data[list(covariates)].astype(float).to_numpy()
+    X = np.column_stack([numeric_values(data[c], c) for c in covariates])
     const = [c for c, s in zip(covariates, X.std(axis=0)) if s == 0]
     if const:
         raise InputError(f"Covariate(s) {const} are constant in the analysis sample; remove them.")
