@@ -49,6 +49,32 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], what: str =
     require_unique_columns(df, columns, what)
 
 
+def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "data") -> None:
+    """Each argument (name -> column name, list of names, or None) must name columns of ``df``.
+
+    The message names the argument as well as the column, e.g. "`outcome` = 'scroe' is not a
+    column of the data. Did you mean 'score'?"; column names used twice in ``df`` are refused.
+    """
+    used: list[Any] = []
+    for arg, value in args.items():
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple, pd.Index)):
+            raise InputError(f"`{arg}` must be a column name (str){' or a list of them' if arg.endswith('s') else ''}, "
+                             f"got {value!r:.60} ({type(value).__name__}).")
+        for c in values:
+            if not isinstance(c, str) or not c:
+                raise InputError(f"`{arg}` must hold column names (non-empty str), got {c!r:.60}.")
+            if c not in df.columns:
+                raise ColumnError(
+                    f"`{arg}` = '{c}' is not a column of the {what}.{closest(c, df.columns)} "
+                    f"Available columns: {list(map(str, df.columns))[:30]}."
+                )
+            used.append(c)
+    require_unique_columns(df, used, what)
+
+
 def require_unique_columns(df: pd.DataFrame, columns: Iterable[str] | None = None, what: str = "data") -> None:
     """Column names used (all of ``df``'s when ``columns`` is None) must appear once in ``df``."""
     dup = df.columns[df.columns.duplicated()]
@@ -173,7 +199,7 @@ def binary_indicator(df: pd.DataFrame, column: str, what: str = "treatment",
     n1 = int(x.sum())
     if n1 == 0 or n1 == len(x):
         gone = levels[1] if n1 == 0 else levels[0]
-        group = "arm" if what == "treatment" else "group"
+        group = "arm" if what in ("treatment", "assignment") else "group"
         raise InputError(
             f"The {gone} {group} is empty: {what} column '{column}' has a single value ({int(x[0])}) "
             f"(1 = {levels[1]}, 0 = {levels[0]}); both are needed. Check the column and the rows selected."

@@ -22,7 +22,7 @@ from plmresearch.validation import (  # noqa: F401 - check_ci_level is re-export
     numeric_values,
     require_clusters,
     require_clusters_per_arm,
-    require_columns,
+    require_column_args,
     require_frame,
     require_numeric,
     require_outcome_variation,
@@ -95,11 +95,12 @@ def prepare(
     cluster: str | None = None,
     block: str | None = None,
     unit: str | None = None,
-    extra_columns: Sequence[str] = (),
+    extra_columns: Sequence[str] | dict[str, str] = (),
     missing: str = "raise",
     min_clusters: int = 2,
     min_clusters_per_arm: int = 2,
     check_variation: bool = True,
+    treatment_arg: str = "treatment",
 ) -> Prepared:
     """Check the columns and return a validated copy of the analysis rows.
 
@@ -109,19 +110,17 @@ def prepare(
 
     Degenerate designs are refused with a message that says what to do: an outcome constant
     within each arm (``check_variation``), fewer than ``min_clusters_per_arm`` clusters in an arm.
-    Columns in nullable or categorical dtypes are read as their plain values.
+    Columns in nullable or categorical dtypes are read as their plain values. ``treatment_arg``
+    and the keys of ``extra_columns`` (a dict argument -> column) name the caller's arguments in messages.
     """
     require_frame(df)
-    for arg, value in (("outcome", outcome), ("treatment", treatment)):
-        if not isinstance(value, str):
-            raise InputError(f"`{arg}` must be a column name (str), got {value!r}.")
     check_choice(missing, "missing", MISSING_CHOICES)
     covariates = as_list(covariates)
-    for arg, value in (("cluster", cluster), ("block", block), ("unit", unit)):
-        if value is not None and not isinstance(value, str):
-            raise InputError(f"`{arg}` must be a column name (str) or None, got {value!r:.60}.")
+    extra_columns = dict(extra_columns) if isinstance(extra_columns, dict) else {"column": list(extra_columns)}
+    require_column_args(df, {"outcome": outcome, treatment_arg: treatment, "covariates": covariates,
+                             "cluster": cluster, "block": block, "unit": unit} | extra_columns)
+    extra_columns = [c for v in extra_columns.values() for c in ([v] if isinstance(v, str) else v)]
     cols = [outcome, treatment, *covariates, cluster, block, unit, *extra_columns]
-    require_columns(df, cols)
     df = normalize_columns(df, cols)
     if outcome == treatment:
         raise InputError(f"`outcome` and `treatment` are the same column '{outcome}'.")
@@ -148,7 +147,7 @@ def prepare(
             raise InputError(f"Column '{c}' has {int(np.isinf(x).sum())} infinite value(s); fix or drop them first.")
     if unit is not None:
         require_unique(df, unit)
-    t_all = binary_indicator(df, treatment)
+    t_all = binary_indicator(df, treatment, what=treatment_arg if treatment_arg != "treatment" else "treatment")
     for name, col in (("cluster", cluster), ("block", block)):
         if col is not None and df[col].isna().any():
             raise InputError(

@@ -32,7 +32,7 @@ from scipy import optimize, stats
 from plmresearch.causal._prepare import as_list, check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate, Record, level_label
-from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import require_column_args, binary_indicator, require_columns, require_frame, require_numeric
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def lee_bounds(
     """
     ci_level = check_ci_level(ci_level)
     require_frame(df)
-    require_columns(df, [outcome, treatment, observed])
+    require_column_args(df, {"outcome": outcome, "treatment": treatment, "observed": observed})
     require_numeric(df, outcome)
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1:
         raise InputError(f"`n_boot` must be 0 or an integer >= 2, got {n_boot!r}.")
@@ -223,7 +223,7 @@ def response_weights(
         raise InputError("`predictors` is empty: name the baseline columns that predict response.")
     if (observed is None) == (outcome is None):
         raise InputError("Pass exactly one of `observed` (0/1 column) or `outcome` (missing = attrited).")
-    require_columns(df, [treatment, observed, outcome, *preds])
+    require_column_args(df, {"treatment": treatment, "observed": observed, "outcome": outcome, "predictors": preds})
     for c in preds:
         require_numeric(df, c)
         if df[c].isna().any():
@@ -281,7 +281,7 @@ def ipw_attrition(
 
     covs = as_list(covariates)
     require_frame(df)
-    require_columns(df, [outcome, treatment, *covs])
+    require_column_args(df, {"outcome": outcome, "treatment": treatment, "covariates": covs})
     w = response_weights(df, treatment, predictors, outcome=outcome, by_arm=by_arm)
     data = df.assign(_ipw=w)
     resp = data[data[outcome].notna()]

@@ -23,7 +23,14 @@ from plmresearch.causal._ols import check_se_type, ols, se_label
 from plmresearch.causal._prepare import check_ci_level, prepare
 from plmresearch.errors import InputError, PlmWarning
 from plmresearch.results import Estimate
-from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import (
+    binary_indicator,
+    check_choice,
+    normalize_columns,
+    require_column_args,
+    require_frame,
+    require_numeric,
+)
 
 
 class StaggeredTimingWarning(PlmWarning):
@@ -50,8 +57,9 @@ def did_2x2(
     unadjusted pooled SD of the post-period outcome between groups (WWC).
     """
     ci_level = check_ci_level(ci_level)
-    p = prepare(df, outcome, group, cluster=cluster, extra_columns=[post], missing=missing)
-    post_v = binary_indicator(p.data, post)
+    p = prepare(df, outcome, group, cluster=cluster, extra_columns={"post": post}, missing=missing,
+                treatment_arg="group")
+    post_v = binary_indicator(p.data, post, what="period", levels=("pre-period", "post-period"))
     g = p.t
     cells = pd.crosstab(g, post_v)
     if cells.shape != (2, 2) or (cells.to_numpy() < 2).any():
@@ -70,9 +78,11 @@ def did_2x2(
     )
 
 
-def _panel(df, outcome, unit, time, cols, missing):
+def _panel(df, outcome, unit, time, cols: dict, missing):
     require_frame(df)
-    require_columns(df, [outcome, unit, time, *cols])
+    check_choice(missing, "missing", ("raise", "drop"))
+    require_column_args(df, {"outcome": outcome, "unit": unit, "time": time} | cols)
+    df = normalize_columns(df, [outcome, unit, time, *cols.values()])
     require_numeric(df, outcome)
     for c in (unit, time):
         if df[c].isna().any():
@@ -139,9 +149,9 @@ def twfe(
     se_type = check_se_type(se_type, clustered=True)
     if stata_fe not in ("areg", "xtreg"):
         raise InputError(f"`stata_fe` must be 'areg' or 'xtreg', got {stata_fe!r}.")
-    data, notes = _panel(df, outcome, unit, time, [treatment], missing)
+    data, notes = _panel(df, outcome, unit, time, {"treatment": treatment}, missing)
     cluster = cluster or unit
-    require_columns(data, [cluster])
+    require_column_args(data, {"cluster": cluster})
     if stata_fe == "xtreg" and (data.groupby(unit)[cluster].nunique() > 1).any():
         raise InputError(f"stata_fe='xtreg' needs every unit of '{unit}' inside one cluster of '{cluster}' "
                          "(Stata's xtreg refuses panels not nested within clusters); use stata_fe='areg'.")
@@ -186,7 +196,7 @@ def event_study(
     the reference period has estimate 0), CR2 SEs clustered by unit.
     """
     ci_level = check_ci_level(ci_level)
-    data, notes = _panel(df, outcome, unit, time, [first_treated], missing)
+    data, notes = _panel(df, outcome, unit, time, {"first_treated": first_treated}, missing)
     require_numeric(data, time)
     require_numeric(data, first_treated)
     ft = data.groupby(unit)[first_treated].nunique(dropna=False)

@@ -35,7 +35,7 @@ from plmresearch.causal._ols import check_se_type, ols, robust_vcov, se_label
 from plmresearch.causal._prepare import as_list, check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import require_columns, require_frame, require_numeric
+from plmresearch.validation import require_column_args, require_columns, require_frame, require_numeric
 
 STATA_FE = ("areg", "xtreg")
 _DUMMY_SE = ("HC2", "HC3", "CR2")
@@ -56,7 +56,7 @@ def _check_common(df, outcome, regressors, absorb, cluster, weights, missing, ex
         raise InputError(f"`absorb` must be one column name (str), got {absorb!r}.")
     if missing not in ("raise", "drop"):
         raise InputError(f"`missing` must be 'raise' or 'drop', got {missing!r}.")
-    require_columns(df, [outcome, *regs, absorb, cluster, weights, *extra])
+    require_column_args(df, {"outcome": outcome, "regressors": regs, "absorb": absorb, "cluster": cluster, "weights": weights, "covariates": list(extra)})
     for c in [outcome, *regs, *([weights] if weights else []), *extra]:
         require_numeric(df, c)
     return regs

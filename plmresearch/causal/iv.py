@@ -63,7 +63,7 @@ def iv_late(
     if treatment_received == assignment:
         raise InputError("`treatment_received` and `assignment` are the same column; the instrument must differ.")
     p = prepare(df, outcome, assignment, covariates=covs, cluster=cluster, unit=unit, missing=missing,
-                extra_columns=[treatment_received])
+                extra_columns={"treatment_received": treatment_received}, treatment_arg="assignment")
     d = binary_indicator(p.data, treatment_received)
     z = p.t
     W = covariate_matrix(p.data, covs)

@@ -26,7 +26,7 @@ from plmresearch.causal._ols import ols
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import require_column_args, binary_indicator, require_columns, require_frame, require_numeric
 
 ESTIMANDS = ("ATE", "ATT")
 
@@ -56,7 +56,7 @@ def propensity_scores(df: pd.DataFrame, treatment: str, covariates: Sequence[str
     covs = as_list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; the propensity score needs covariates.")
-    require_columns(df, [treatment, *covs])
+    require_column_args(df, {"treatment": treatment, "covariates": covs})
     for c in covs:
         require_numeric(df, c)
         if df[c].isna().any():
@@ -269,7 +269,7 @@ def balance_table(
     """
     require_frame(df)
     covs = as_list(covariates)
-    require_columns(df, [treatment, *covs])
+    require_column_args(df, {"treatment": treatment, "covariates": covs})
     if weights is not None and matched is not None:
         raise InputError("Give either `weights` or `matched`, not both.")
     t = binary_indicator(df, treatment)

@@ -16,14 +16,14 @@ from plmresearch.causal._effect import EFFECT_SIZE_TYPE, wwc_scale
 from plmresearch.causal._prepare import check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import finite, require_columns, require_frame, require_numeric
+from plmresearch.validation import require_column_args, finite, require_columns, require_frame, require_numeric
 
 KERNELS = ("triangular", "epanechnikov", "uniform")
 
 
 def _rd_inputs(df, outcome, running, cutoff, missing):
     require_frame(df)
-    require_columns(df, [outcome, running])
+    require_column_args(df, {"outcome": outcome, "running": running})
     require_numeric(df, outcome)
     require_numeric(df, running)
     c = finite(cutoff, "cutoff")
@@ -86,7 +86,7 @@ def regression_discontinuity(
     y, x, c, notes = _rd_inputs(df, outcome, running, cutoff, missing)
     kw = {}
     if cluster is not None:
-        require_columns(df, [cluster])
+        require_column_args(df, {"cluster": cluster})
         cl = df.loc[df[outcome].notna(), cluster]
         if cl.isna().any():
             raise InputError(f"Cluster column '{cluster}' has missing values.")

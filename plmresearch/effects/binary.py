@@ -15,7 +15,7 @@ import pandas as pd
 
 from plmresearch.effects._common import EffectSize, check_choice, check_level, check_n, normal_ci
 from plmresearch.errors import InputError
-from plmresearch.validation import finite, probability
+from plmresearch.validation import require_column_args, finite, probability
 
 COX_CONSTANT = 1.65
 
@@ -181,10 +181,10 @@ def d_to_odds_ratio(d: float, *, method: str = "logit") -> float:
 def two_by_two(df, outcome: str, treatment: str) -> tuple[int, int, int, int]:
     """Cell counts ``(a, b, c, d)`` of a 0/1 ``outcome`` by a 0/1 ``treatment`` column:
     treatment successes/failures, control successes/failures (rows with a missing outcome dropped)."""
-    from plmresearch.validation import binary_indicator, require_columns, require_frame
+    from plmresearch.validation import binary_indicator, require_column_args, require_frame
 
     require_frame(df)
-    require_columns(df, [outcome, treatment])
+    require_column_args(df, {"outcome": outcome, "treatment": treatment})
     data = df[[outcome, treatment]].dropna(subset=[outcome])
     y = data[outcome]
     values = set(pd.unique(y))

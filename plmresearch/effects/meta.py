@@ -340,6 +340,7 @@ class MetaRegression(Result):
     se_tau2: float = float("nan")
     vb: np.ndarray = field(default=None, repr=False, compare=False)
     crit: float = field(default=float("nan"), repr=False, compare=False)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.coefficients.copy()
@@ -434,8 +435,17 @@ def meta_regression(yi: Any, vi: Any, moderators: Any, method: str = "REML", tes
     if method != "FE":  # pseudo-R^2: share of tau^2 the moderators account for (Raudenbush 2009; metafor R2)
         tau2_re, _ = _tau2(y, v, np.ones((k, 1)), method)
         r2 = max(0.0, 100 * (tau2_re - f.tau2) / tau2_re) if tau2_re > 0 else float("nan")
+    se_tau2 = _se_tau2(y, v, X, method, f.tau2)
+    notes = []
+    if method == "FE":
+        notes.append("Fixed-effect model: tau^2 is 0 by assumption; r2 and se_tau2 are undefined (NaN).")
+    elif not np.isfinite(r2):
+        notes.append("r2 is undefined (NaN): the model without moderators estimates tau^2 = 0, "
+                     "so there is no heterogeneity for the moderators to account for.")
+    if method != "FE" and not np.isfinite(se_tau2):
+        notes.append("se_tau2 is undefined (NaN) for this estimator of tau^2.")
     return MetaRegression(coef, f.tau2, f.i2, f.h2, f.qe, f.qe_df, float(stats.chi2.sf(f.qe, f.qe_df)), qm, m, qm_p,
-                          method, test, ci_level, k, r2, _se_tau2(y, v, X, method, f.tau2), f.vb, f.crit)
+                          method, test, ci_level, k, r2, se_tau2, f.vb, f.crit, tuple(notes))
 
 
 def egger_test(yi: Any, vi: Any, model: str = "rma", method: str = "REML") -> pd.DataFrame:

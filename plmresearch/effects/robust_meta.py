@@ -35,7 +35,7 @@ from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.errors import InputError
 from plmresearch.results import Result
-from plmresearch.validation import require_columns
+from plmresearch.validation import require_column_args, require_columns
 
 WEIGHTS = ("CE", "HE")
 
@@ -44,7 +44,7 @@ def _dependent_inputs(data: pd.DataFrame, yi: str, vi: str, study: str) -> tuple
                                                                                 list]:
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
-    require_columns(data, [yi, vi, study], what="meta-analysis data")
+    require_column_args(data, {"yi": yi, "vi": vi, "study": study}, what="meta-analysis data")
     try:
         y = data[yi].to_numpy(dtype=float)
         v = data[vi].to_numpy(dtype=float)

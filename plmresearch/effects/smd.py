@@ -28,6 +28,7 @@ from plmresearch.effects._common import (
 )
 from plmresearch.errors import InputError
 from plmresearch.validation import (
+    require_column_args,
     binary_indicator,
     finite,
     require_columns,
@@ -311,7 +312,7 @@ def paired_d(pre: Any, post: Any, *, kind: str = "d_z", ci_level: float = 0.95) 
 def group_summaries(df: pd.DataFrame, outcome: str, treatment: str) -> tuple[dict[str, float], tuple[str, ...]]:
     """Mean, SD and n of ``outcome`` by a 0/1 ``treatment`` column (rows with a missing outcome dropped)."""
     require_frame(df)
-    require_columns(df, [outcome, treatment])
+    require_column_args(df, {"outcome": outcome, "treatment": treatment})
     require_numeric(df, outcome)
     data = df[[outcome, treatment]]
     miss = int(data[outcome].isna().sum())

@@ -28,6 +28,7 @@ from plmresearch.effects.smd import hedges_correction, pooled_sd
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
 from plmresearch.validation import (
+    require_column_args,
     array_1d,
     binary_indicator,
     count,
@@ -228,7 +229,7 @@ def baseline_equivalence(df: pd.DataFrame, treatment: str, covariates: list[str]
     covs = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; name at least one baseline column.")
-    require_columns(df, covs + [treatment])
+    require_column_args(df, {"treatment": treatment, "covariates": covs})
     check_choice(binary, "binary", ("auto", "never"))
     rows = []
     for cov in covs:
