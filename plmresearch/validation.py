@@ -49,20 +49,26 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], what: str =
     require_unique_columns(df, columns, what)
 
 
-def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "data") -> None:
+#: arguments that may name several columns (a list); any other column argument names one
+MULTI_COLUMN_ARGS = ("covariates", "predictors", "regressors", "instruments", "moderators", "pretest", "column")
+
+
+def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "data") -> pd.DataFrame:
     """Each argument (name -> column name, list of names, or None) must name columns of ``df``.
 
     The message names the argument as well as the column, e.g. "`outcome` = 'scroe' is not a
     column of the data. Did you mean 'score'?"; column names used twice in ``df`` are refused.
+    Returns ``df`` with those columns in plain dtypes (:func:`normalize_columns`; a shallow copy
+    when any changes, never the caller's frame modified).
     """
     used: list[Any] = []
     for arg, value in args.items():
         if value is None:
             continue
         values = [value] if isinstance(value, str) else value
-        if not isinstance(values, (list, tuple, pd.Index)):
-            raise InputError(f"`{arg}` must be a column name (str){' or a list of them' if arg.endswith('s') else ''}, "
-                             f"got {value!r:.60} ({type(value).__name__}).")
+        if not isinstance(values, (list, tuple, pd.Index)) or (arg not in MULTI_COLUMN_ARGS and values is value):
+            many = " or a list of them" if arg in MULTI_COLUMN_ARGS else ""
+            raise InputError(f"`{arg}` must be a column name (str){many}, got {value!r:.60} ({type(value).__name__}).")
         for c in values:
             if not isinstance(c, str) or not c:
                 raise InputError(f"`{arg}` must hold column names (non-empty str), got {c!r:.60}.")
@@ -73,6 +79,7 @@ def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "dat
                 )
             used.append(c)
     require_unique_columns(df, used, what)
+    return normalize_columns(df, used)
 
 
 def require_unique_columns(df: pd.DataFrame, columns: Iterable[str] | None = None, what: str = "data") -> None:
@@ -386,3 +393,53 @@ def require_clusters_per_arm(clusters: Any, t: np.ndarray, column: str, minimum:
             "the effect is confounded with the cluster and its SE is meaningless). Add clusters, or "
             "drop `cluster` only if randomization was individual."
         )
+
+
+_RESULT_FIELDS = ("estimate", "variance", "std_error", "ci_low", "ci_high", "mdes", "power")
+
+
+def finite_or_input_error(fn):
+    """Decorator for functions of numbers: floating-point overflow, underflow to 0 or a
+    non-finite result becomes an InputError that lists the arguments and says to rescale.
+
+    It is the safety net behind the specific checks of each function (which say more): a user
+    never sees a ZeroDivisionError or OverflowError from deep inside a formula, nor an inf
+    estimate returned as if it were a number.
+    """
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn)
+
+    def _fail(args, kwargs, what: str):
+        try:
+            bound = sig.bind(*args, **kwargs)
+            shown = ", ".join(f"{k}={v!r:.24}" for k, v in bound.arguments.items()
+                              if isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+        except TypeError:
+            shown = ""
+        raise InputError(
+            f"{fn.__name__}: {what} with these inputs ({shown}): they are too large, too small or too "
+            "close to a boundary to compute in floating point. Check them, or rescale the data (e.g. to "
+            "standard units) before computing."
+        ) from None
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(*args, **kwargs)
+        except (OverflowError, ZeroDivisionError, FloatingPointError) as exc:
+            _fail(args, kwargs, f"the computation failed ({type(exc).__name__}: {exc})")
+        except ValueError as exc:
+            if isinstance(exc, InputError) or "math domain" not in str(exc):
+                raise
+            _fail(args, kwargs, "the computation left the domain of a function (math domain error)")
+        values = [out] if isinstance(out, (float, np.floating)) else [
+            getattr(out, f) for f in _RESULT_FIELDS if isinstance(getattr(out, f, None), (float, int, np.number))]
+        bad = [v for v in values if not np.isfinite(v)]
+        if bad and (np.isinf(bad).any() or not getattr(out, "notes", ())):  # NaN is fine when a note says why
+            _fail(args, kwargs, "the result is not a finite number")
+        return out
+
+    return wrapper

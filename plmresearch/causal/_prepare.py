@@ -117,7 +117,7 @@ def prepare(
     check_choice(missing, "missing", MISSING_CHOICES)
     covariates = as_list(covariates)
     extra_columns = dict(extra_columns) if isinstance(extra_columns, dict) else {"column": list(extra_columns)}
-    require_column_args(df, {"outcome": outcome, treatment_arg: treatment, "covariates": covariates,
+    df = require_column_args(df, {"outcome": outcome, treatment_arg: treatment, "covariates": covariates,
                              "cluster": cluster, "block": block, "unit": unit} | extra_columns)
     extra_columns = [c for v in extra_columns.values() for c in ([v] if isinstance(v, str) else v)]
     cols = [outcome, treatment, *covariates, cluster, block, unit, *extra_columns]

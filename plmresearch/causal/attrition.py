@@ -33,6 +33,7 @@ from plmresearch.causal._prepare import as_list, check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate, Record, level_label
 from plmresearch.validation import require_column_args, binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import check_seed
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,9 @@ def lee_bounds(
     random_seed : seed of the bootstrap.
     """
     ci_level = check_ci_level(ci_level)
+    random_seed = check_seed(random_seed)
     require_frame(df)
-    require_column_args(df, {"outcome": outcome, "treatment": treatment, "observed": observed})
+    df = require_column_args(df, {"outcome": outcome, "treatment": treatment, "observed": observed})
     require_numeric(df, outcome)
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1:
         raise InputError(f"`n_boot` must be 0 or an integer >= 2, got {n_boot!r}.")
@@ -176,7 +178,7 @@ def lee_bounds(
     se_lo = se_hi = float("nan")
     ci = (float("nan"), float("nan"))
     if n_boot:
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(check_seed(random_seed))
         idx1, idx0 = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
         draws = np.empty((n_boot, 2))
         for b in range(n_boot):
@@ -223,7 +225,7 @@ def response_weights(
         raise InputError("`predictors` is empty: name the baseline columns that predict response.")
     if (observed is None) == (outcome is None):
         raise InputError("Pass exactly one of `observed` (0/1 column) or `outcome` (missing = attrited).")
-    require_column_args(df, {"treatment": treatment, "observed": observed, "outcome": outcome, "predictors": preds})
+    df = require_column_args(df, {"treatment": treatment, "observed": observed, "outcome": outcome, "predictors": preds})
     for c in preds:
         require_numeric(df, c)
         if df[c].isna().any():
@@ -281,7 +283,7 @@ def ipw_attrition(
 
     covs = as_list(covariates)
     require_frame(df)
-    require_column_args(df, {"outcome": outcome, "treatment": treatment, "covariates": covs})
+    df = require_column_args(df, {"outcome": outcome, "treatment": treatment, "covariates": covs})
     w = response_weights(df, treatment, predictors, outcome=outcome, by_arm=by_arm)
     data = df.assign(_ipw=w)
     resp = data[data[outcome].notna()]

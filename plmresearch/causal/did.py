@@ -81,8 +81,7 @@ def did_2x2(
 def _panel(df, outcome, unit, time, cols: dict, missing):
     require_frame(df)
     check_choice(missing, "missing", ("raise", "drop"))
-    require_column_args(df, {"outcome": outcome, "unit": unit, "time": time} | cols)
-    df = normalize_columns(df, [outcome, unit, time, *cols.values()])
+    df = require_column_args(df, {"outcome": outcome, "unit": unit, "time": time} | cols)
     require_numeric(df, outcome)
     for c in (unit, time):
         if df[c].isna().any():
@@ -151,7 +150,7 @@ def twfe(
         raise InputError(f"`stata_fe` must be 'areg' or 'xtreg', got {stata_fe!r}.")
     data, notes = _panel(df, outcome, unit, time, {"treatment": treatment}, missing)
     cluster = cluster or unit
-    require_column_args(data, {"cluster": cluster})
+    data = require_column_args(data, {"cluster": cluster})
     if stata_fe == "xtreg" and (data.groupby(unit)[cluster].nunique() > 1).any():
         raise InputError(f"stata_fe='xtreg' needs every unit of '{unit}' inside one cluster of '{cluster}' "
                          "(Stata's xtreg refuses panels not nested within clusters); use stata_fe='areg'.")

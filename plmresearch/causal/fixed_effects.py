@@ -56,7 +56,7 @@ def _check_common(df, outcome, regressors, absorb, cluster, weights, missing, ex
         raise InputError(f"`absorb` must be one column name (str), got {absorb!r}.")
     if missing not in ("raise", "drop"):
         raise InputError(f"`missing` must be 'raise' or 'drop', got {missing!r}.")
-    require_column_args(df, {"outcome": outcome, "regressors": regs, "absorb": absorb, "cluster": cluster, "weights": weights, "covariates": list(extra)})
+    df = require_column_args(df, {"outcome": outcome, "regressors": regs, "absorb": absorb, "cluster": cluster, "weights": weights, "covariates": list(extra)})
     for c in [outcome, *regs, *([weights] if weights else []), *extra]:
         require_numeric(df, c)
     return regs

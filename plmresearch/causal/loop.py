@@ -28,6 +28,7 @@ from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matri
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
 from plmresearch.validation import probability
+from plmresearch.validation import check_seed
 
 IMPUTERS = ("ols", "rf")
 
@@ -108,6 +109,7 @@ def loop(
     random_seed : seed of the forest (``imputer="rf"``); required for reproducibility.
     """
     ci_level = check_ci_level(ci_level)
+    random_seed = check_seed(random_seed)
     p_ = probability(p_treated, "p_treated", open_low=True, open_high=True)
     if imputer not in IMPUTERS:
         raise InputError(f"`imputer` must be one of {IMPUTERS}, got {imputer!r}.")
@@ -130,7 +132,7 @@ def loop(
         chat[co], chat[tr] = _ols_arm(y[co], X[co], X[tr])
         how = f"leave-one-out OLS on {len(covs)} covariate(s)"
     else:
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(check_seed(random_seed))
         s1, s0 = (int(s) for s in rng.integers(0, 2**31 - 1, size=2))
         that[tr], that[co] = _rf_arm(y[tr], X[tr], X[co], s1, n_estimators, node_size)
         chat[co], chat[tr] = _rf_arm(y[co], X[co], X[tr], s0, n_estimators, node_size)

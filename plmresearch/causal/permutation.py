@@ -24,6 +24,7 @@ from plmresearch.causal.randomized import _require_cluster_level_treatment
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
 from plmresearch.validation import count
+from plmresearch.validation import check_seed
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 
@@ -63,6 +64,7 @@ def permutation_test(
     permuted statistics, ``extra['exact']`` says whether all assignments were enumerated.
     """
     ci_level = check_ci_level(ci_level)
+    random_seed = check_seed(random_seed)
     n_perm = count(n_permutations, "n_permutations", minimum=100)
     if alternative not in ALTERNATIVES:
         raise InputError(f"`alternative` must be one of {ALTERNATIVES}, got {alternative!r}.")
@@ -104,7 +106,7 @@ def permutation_test(
             for m, chosen in zip(members, combo):
                 assign[r, m[list(chosen)]] = 1
     else:
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(check_seed(random_seed))
         assign = np.zeros((n_perm, n_ru))
         for m, k in zip(members, ks):
             keys = rng.random((n_perm, len(m)))

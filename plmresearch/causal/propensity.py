@@ -27,6 +27,8 @@ from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matri
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
 from plmresearch.validation import require_column_args, binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import number
+from plmresearch.validation import check_seed
 
 ESTIMANDS = ("ATE", "ATT")
 
@@ -56,7 +58,7 @@ def propensity_scores(df: pd.DataFrame, treatment: str, covariates: Sequence[str
     covs = as_list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; the propensity score needs covariates.")
-    require_column_args(df, {"treatment": treatment, "covariates": covs})
+    df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     for c in covs:
         require_numeric(df, c)
         if df[c].isna().any():
@@ -72,10 +74,16 @@ def _weights(t: np.ndarray, ps: np.ndarray, estimand: str) -> np.ndarray:
     return np.where(t == 1, 1.0, ps / (1 - ps))
 
 
-def _check_overlap(ps: np.ndarray, notes: list[str], trim: float | None) -> np.ndarray:
+def _check_overlap(ps: np.ndarray, notes: list[str], trim: float | None, t: np.ndarray | None = None) -> np.ndarray:
+    trim = number(trim, "trim", low=0, high=0.5, high_open=True, allow_none=True)
     keep = np.ones(len(ps), dtype=bool)
     if trim is not None:
         keep = (ps >= trim) & (ps <= 1 - trim)
+        if t is not None:
+            n1, n0 = int(t[keep].sum()), int((1 - t[keep]).sum())
+            if min(n1, n0) < 2:
+                raise InputError(f"`trim` = {trim!r} leaves {n1} treated and {n0} control unit(s) with propensity in "
+                                 f"[{trim}, {1 - trim}]; at least 2 per arm are needed. Use a smaller `trim`.")
         notes.append(f"trimmed {int((~keep).sum())} unit(s) with propensity outside [{trim}, {1 - trim}] "
                      "(Crump et al. 2009); the estimand is the effect in the overlap region.")
     extreme = int(((ps < 0.01) | (ps > 0.99)).sum())
@@ -112,7 +120,7 @@ def ipw(
     X = covariate_matrix(p.data, covs)
     ps = _logit_scores(p.t, X, covs)
     notes = list(p.notes)
-    keep = _check_overlap(ps, notes, trim)
+    keep = _check_overlap(ps, notes, trim, p.t)
     y, t, ps_k = p.y[keep], p.t[keep], ps[keep]
     w = _weights(t, ps_k, estimand)
     fit = ols(y, np.column_stack([np.ones_like(t), t]), se_type="HC2", weights=w)
@@ -153,7 +161,7 @@ def aipw(
     p = prepare(df, outcome, treatment, covariates=sorted(set(covs) | set(ocovs)), unit=unit, missing=missing)
     notes = list(p.notes)
     ps = _logit_scores(p.t, covariate_matrix(p.data, covs), covs)
-    keep = _check_overlap(ps, notes, trim)
+    keep = _check_overlap(ps, notes, trim, p.t)
     y, t, e = p.y[keep], p.t[keep], ps[keep]
     Z = np.column_stack([np.ones(len(y)), covariate_matrix(p.data.loc[keep], ocovs)])
     mu = {}
@@ -197,8 +205,8 @@ def match(
     covs = as_list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; matching needs covariates.")
-    if caliper is not None and (not np.isfinite(caliper) or caliper <= 0):
-        raise InputError(f"`caliper` must be a positive number of SDs (or None), got {caliper!r}.")
+    caliper = number(caliper, "caliper", low=0, low_open=True, allow_none=True)  # SDs of the logit score
+    random_seed = check_seed(random_seed)
     p = prepare(df, outcome, treatment, covariates=covs, unit=unit, missing=missing)
     ps = np.clip(_logit_scores(p.t, covariate_matrix(p.data, covs), covs), 1e-12, 1 - 1e-12)
     lps = np.log(ps / (1 - ps))
@@ -269,7 +277,7 @@ def balance_table(
     """
     require_frame(df)
     covs = as_list(covariates)
-    require_column_args(df, {"treatment": treatment, "covariates": covs})
+    df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     if weights is not None and matched is not None:
         raise InputError("Give either `weights` or `matched`, not both.")
     t = binary_indicator(df, treatment)

@@ -16,14 +16,16 @@ from plmresearch.causal._effect import EFFECT_SIZE_TYPE, wwc_scale
 from plmresearch.causal._prepare import check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import require_column_args, finite, require_columns, require_frame, require_numeric
+from plmresearch.validation import check_choice, number, require_column_args, finite, require_columns, require_frame, require_numeric
 
 KERNELS = ("triangular", "epanechnikov", "uniform")
+BWSELECT = ("mserd", "msetwo", "msesum", "msecomb1", "msecomb2", "cerrd", "certwo", "cersum", "cercomb1", "cercomb2")
+"""rdrobust's bandwidth selectors (rdbwselect documentation)."""
 
 
 def _rd_inputs(df, outcome, running, cutoff, missing):
     require_frame(df)
-    require_column_args(df, {"outcome": outcome, "running": running})
+    df = require_column_args(df, {"outcome": outcome, "running": running})
     require_numeric(df, outcome)
     require_numeric(df, running)
     c = finite(cutoff, "cutoff")
@@ -81,12 +83,14 @@ def regression_discontinuity(
     from rdrobust import rdrobust
 
     ci_level = check_ci_level(ci_level)
-    if kernel not in KERNELS:
-        raise InputError(f"`kernel` must be one of {KERNELS}, got {kernel!r}.")
+    check_choice(kernel, "kernel", KERNELS)
+    check_choice(bwselect, "bwselect", BWSELECT)
+    if bandwidth is not None:
+        number(bandwidth, "bandwidth", low=0, low_open=True)
     y, x, c, notes = _rd_inputs(df, outcome, running, cutoff, missing)
     kw = {}
     if cluster is not None:
-        require_column_args(df, {"cluster": cluster})
+        df = require_column_args(df, {"cluster": cluster})
         cl = df.loc[df[outcome].notna(), cluster]
         if cl.isna().any():
             raise InputError(f"Cluster column '{cluster}' has missing values.")

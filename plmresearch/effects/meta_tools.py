@@ -25,6 +25,7 @@ from scipy import optimize, stats
 
 from plmresearch.effects.meta import MetaAnalysis, MetaRegression, _p_stats, meta_analysis
 from plmresearch.errors import InputError
+from plmresearch.validation import check_ci_level
 
 
 def _gen_q(y: np.ndarray, v: np.ndarray, t2: float) -> float:
@@ -41,8 +42,10 @@ def heterogeneity_ci(result: MetaAnalysis, level: float | None = None) -> pd.Dat
     Returns a table with rows tau2, tau, i2, h2 and columns estimate, ci_low, ci_high.
     """
     _check_ma(result)
-    level = result.ci_level if level is None else level
+    level = result.ci_level if level is None else check_ci_level(level, "level")
     y, v, k = result.yi, result.vi, result.k
+    if k < 2:
+        raise InputError(f"`result` pools {k} study; a heterogeneity interval needs at least 2.")
     q_lo = stats.chi2.ppf(1 - (1 - level) / 2, k - 1)  # lower bound: Q(τ²) = upper quantile
     q_hi = stats.chi2.ppf((1 - level) / 2, k - 1)
     hi_bracket = max(1.0, 100 * float(np.var(y)))
@@ -67,7 +70,7 @@ def heterogeneity_ci(result: MetaAnalysis, level: float | None = None) -> pd.Dat
 
 def _check_ma(result) -> None:
     if not isinstance(result, MetaAnalysis):
-        raise InputError(f"Expected the result of meta_analysis(), got {type(result).__name__}.")
+        raise InputError(f"`result` must be the result of meta_analysis(), got {type(result).__name__}.")
 
 
 def blup(result: MetaAnalysis) -> pd.DataFrame:

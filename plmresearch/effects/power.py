@@ -28,7 +28,8 @@ from scipy import optimize, stats
 
 from plmresearch.effects._common import check_choice
 from plmresearch.errors import InputError
-from plmresearch.validation import finite, probability
+from plmresearch.validation import finite, number, probability
+from plmresearch.validation import finite_or_input_error
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,11 @@ class PowerResult:
 # ----------------------------------------------------------------------------- core
 
 
+@finite_or_input_error
 def multiplier(df: float, alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True) -> float:
     """The MDES multiplier M (Bloom 1995): ``t_{1-α/2} + t_{power}`` (``t1 - t2`` below power 0.5)."""
+    alpha, power, two_tailed = _check_common(alpha, power, two_tailed)
+    df = number(df, "df", low=0, low_open=True)
     t1 = abs(stats.t.ppf(alpha / 2 if two_tailed else alpha, df))
     t2 = abs(stats.t.ppf(power, df))
     return float(t1 + t2 if power >= 0.5 else t1 - t2)
@@ -115,7 +119,13 @@ def _size(v: Any, name: str, minimum: float) -> float:
     x = finite(v, name)
     if x < minimum:
         raise InputError(f"`{name}` must be at least {minimum:g}, got {v!r}.")
+    if x > MAX_SIZE:
+        raise InputError(f"`{name}` = {v!r} is beyond any real design (more than {MAX_SIZE:g}); check the value.")
     return x
+
+
+MAX_SIZE = 1e12
+"""Largest sample size accepted: beyond it the t quantiles are the normal ones and sizes are typos."""
 
 
 def _ncov(v: Any) -> int:
@@ -141,10 +151,13 @@ def _result(design: _Design, sizes: dict[str, float], params: dict[str, Any], al
             two_tailed: bool, effect_size: float | None, solved_for: str) -> PowerResult:
     sizes = {k: int(v) if float(v).is_integer() else v for k, v in sizes.items()}
     full = sizes | params
-    df = design.df(full)
+    try:
+        df = design.df(full)
+    except KeyError as missing:  # a size passed as None outside the solvers
+        raise InputError(f"`{missing.args[0]}` must be a number, got None.") from None
     if not df >= 1:
         raise InputError(f"Design not feasible: {df:g} degrees of freedom ({design.name}, {sizes}). "
-                         "Add units or clusters, or use fewer covariates.")
+                         "Add units or clusters, or use fewer covariates (`n_covariates`).")
     sse = design.sse(full)
     pw = power if power is not None else 0.8
     m = multiplier(df, alpha, pw, two_tailed)
@@ -183,7 +196,8 @@ def _solve_size(design: _Design, sizes: dict[str, float], params: dict[str, Any]
             if done:
                 break
         if not df > 0:
-            raise InputError(f"No feasible {key} found for effect size {es} (degrees of freedom <= 0).")
+            raise InputError(f"No feasible {key} found for `effect_size` = {es} (degrees of freedom <= 0); "
+                             "check `effect_size` and the other design parameters.")
         x = float(round(x0))  # R's round() is half-to-even, like Python's
     else:
         lo = 1.0
@@ -273,6 +287,7 @@ def _ira_args(n, p_treated, r2, n_covariates):
                    "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_individual_rct(n: float, p_treated: float = 0.5, r2: float = 0.0, n_covariates: int = 0,
                         alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True) -> PowerResult:
     """MDES of an individually randomized trial (PowerUpR ``mdes.ira``; Dong & Maynard 2013).
@@ -284,6 +299,7 @@ def mdes_individual_rct(n: float, p_treated: float = 0.5, r2: float = 0.0, n_cov
     return _result(_IRA, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_individual_rct(effect_size: float, n: float, p_treated: float = 0.5, r2: float = 0.0,
                          n_covariates: int = 0, alpha: float = 0.05, two_tailed: bool = True) -> PowerResult:
     """Power of an individually randomized trial to detect ``effect_size`` (PowerUpR ``power.ira``)."""
@@ -292,6 +308,7 @@ def power_individual_rct(effect_size: float, n: float, p_treated: float = 0.5, r
     return _result(_IRA, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_n_individual_rct(effect_size: float, p_treated: float = 0.5, r2: float = 0.0, n_covariates: int = 0,
                               alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
                               method: str = "powerup") -> PowerResult:
@@ -310,6 +327,7 @@ def _cra2_args(n_per_cluster, n_clusters, icc, p_treated, r2_level1, r2_level2, 
                    "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_cluster_rct(n_per_cluster: float, n_clusters: float, icc: float, p_treated: float = 0.5,
                      r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0, alpha: float = 0.05,
                      power: float = 0.8, two_tailed: bool = True, *, n_sites: float | None = None,
@@ -333,6 +351,7 @@ def mdes_cluster_rct(n_per_cluster: float, n_clusters: float, icc: float, p_trea
     return _result(_CRA2, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_cluster_rct(effect_size: float, n_per_cluster: float, n_clusters: float, icc: float,
                       p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0,
                       alpha: float = 0.05, two_tailed: bool = True, *, n_sites: float | None = None,
@@ -349,6 +368,7 @@ def power_cluster_rct(effect_size: float, n_per_cluster: float, n_clusters: floa
     return _result(_CRA2, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_clusters_cluster_rct(effect_size: float, n_per_cluster: float, icc: float, p_treated: float = 0.5,
                                   r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0,
                                   alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
@@ -373,6 +393,7 @@ def _cra3_args(n_per_cluster, n_clusters_per_site, n_sites, icc_level2, icc_leve
                    "r2_level3": _r2(r2_level3, "r2_level3"), "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_cluster_rct3(n_per_cluster: float, n_clusters_per_site: float, n_sites: float, icc_level2: float,
                       icc_level3: float, p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0,
                       r2_level3: float = 0.0, n_covariates: int = 0, alpha: float = 0.05, power: float = 0.8,
@@ -388,6 +409,7 @@ def mdes_cluster_rct3(n_per_cluster: float, n_clusters_per_site: float, n_sites:
     return _result(_CRA3, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_cluster_rct3(effect_size: float, n_per_cluster: float, n_clusters_per_site: float, n_sites: float,
                        icc_level2: float, icc_level3: float, p_treated: float = 0.5, r2_level1: float = 0.0,
                        r2_level2: float = 0.0, r2_level3: float = 0.0, n_covariates: int = 0, alpha: float = 0.05,
@@ -399,6 +421,7 @@ def power_cluster_rct3(effect_size: float, n_per_cluster: float, n_clusters_per_
     return _result(_CRA3, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_sites_cluster_rct3(effect_size: float, n_per_cluster: float, n_clusters_per_site: float,
                                 icc_level2: float, icc_level3: float, p_treated: float = 0.5, r2_level1: float = 0.0,
                                 r2_level2: float = 0.0, r2_level3: float = 0.0, n_covariates: int = 0,
@@ -430,6 +453,7 @@ def _bira2_args(n_per_site, n_sites, icc, effect_heterogeneity, p_treated, r2_le
         "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_multisite_rct(n_per_site: float, n_sites: float, icc: float, effect_heterogeneity: float,
                        p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0,
                        alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
@@ -450,6 +474,7 @@ def mdes_multisite_rct(n_per_site: float, n_sites: float, icc: float, effect_het
     return _result(design, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_multisite_rct(effect_size: float, n_per_site: float, n_sites: float, icc: float,
                         effect_heterogeneity: float, p_treated: float = 0.5, r2_level1: float = 0.0,
                         r2_level2: float = 0.0, n_covariates: int = 0, alpha: float = 0.05, two_tailed: bool = True,
@@ -461,6 +486,7 @@ def power_multisite_rct(effect_size: float, n_per_site: float, n_sites: float, i
     return _result(design, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_sites_multisite_rct(effect_size: float, n_per_site: float, icc: float, effect_heterogeneity: float,
                                  p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0,
                                  n_covariates: int = 0, alpha: float = 0.05, power: float = 0.8,

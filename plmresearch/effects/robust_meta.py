@@ -44,7 +44,7 @@ def _dependent_inputs(data: pd.DataFrame, yi: str, vi: str, study: str) -> tuple
                                                                                 list]:
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
-    require_column_args(data, {"yi": yi, "vi": vi, "study": study}, what="meta-analysis data")
+    data = require_column_args(data, {"yi": yi, "vi": vi, "study": study}, what="meta-analysis data")
     try:
         y = data[yi].to_numpy(dtype=float)
         v = data[vi].to_numpy(dtype=float)
@@ -58,7 +58,8 @@ def _dependent_inputs(data: pd.DataFrame, yi: str, vi: str, study: str) -> tuple
         raise InputError(f"Study identifier column {study!r} has missing values.")
     codes, uniques = pd.factorize(data[study], sort=True)
     if len(uniques) < 2:
-        raise InputError("Robust variance estimation needs at least 2 studies (clusters).")
+        raise InputError(f"Robust variance estimation needs at least 2 studies (distinct values of `study` = "
+                         f"'{study}'); the data have fewer. Add studies, or use meta_analysis for a single one.")
     return y, v, codes, list(uniques)
 
 

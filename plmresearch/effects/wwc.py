@@ -28,6 +28,7 @@ from plmresearch.effects.smd import hedges_correction, pooled_sd
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
 from plmresearch.validation import (
+    finite_or_input_error,
     require_column_args,
     array_1d,
     binary_indicator,
@@ -47,6 +48,7 @@ WWC_DEFAULT_ICC: dict[str, float] = {"achievement": 0.20, "other": 0.10}
 OUTCOME_TYPES = ("achievement", "other")
 
 
+@finite_or_input_error
 def wwc_omega(n_total: float) -> float:
     """WWC small-sample correction ``ω = 1 - 3/(4N - 9)`` (WWC Handbook v4.1 App. E)."""
     n = check_n(n_total, "n_total", 3)
@@ -78,6 +80,7 @@ def _resolve_icc(icc: float | None, outcome_type: str) -> tuple[float, tuple[str
     return check_icc(icc), ()
 
 
+@finite_or_input_error
 def cluster_adjusted_df(n_total: float, cluster_size: float, icc: float) -> float:
     """Degrees of freedom ``h`` of a cluster-adjusted t test (Hedges 2007).
 
@@ -94,6 +97,7 @@ def cluster_adjusted_df(n_total: float, cluster_size: float, icc: float) -> floa
     return a**2 / b
 
 
+@finite_or_input_error
 def wwc_cluster_adjusted_g(g: float, n_t: float, n_c: float, cluster_size: float, icc: float | None = None, *,
                            outcome_type: str = "achievement", ci_level: float = 0.95) -> EffectSize:
     """Cluster-adjusted effect size when both arms were assigned by cluster (Hedges 2007).
@@ -147,6 +151,7 @@ class ClusteringCorrection:
         return pd.DataFrame([d])
 
 
+@finite_or_input_error
 def clustering_corrected_test(g: float, n_t: float, n_c: float, n_clusters_t: float, n_clusters_c: float,
                               icc: float | None = None, *, outcome_type: str = "achievement",
                               alpha: float = 0.05) -> ClusteringCorrection:
@@ -173,6 +178,7 @@ def clustering_corrected_test(g: float, n_t: float, n_c: float, n_clusters_t: fl
     return ClusteringCorrection(t, t_a, h, p, p < alpha, rho, alpha, notes)
 
 
+@finite_or_input_error
 def add_wwc_effect_size(estimate: Estimate, sd_t: float, n_t: float, sd_c: float, n_c: float, *,
                         exact: bool = False) -> Estimate:
     """Return a copy of an :class:`~plmresearch.results.Estimate` with its WWC effect size filled in.
@@ -229,7 +235,7 @@ def baseline_equivalence(df: pd.DataFrame, treatment: str, covariates: list[str]
     covs = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; name at least one baseline column.")
-    require_column_args(df, {"treatment": treatment, "covariates": covs})
+    df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     check_choice(binary, "binary", ("auto", "never"))
     rows = []
     for cov in covs:
@@ -326,9 +332,15 @@ def attrition_boundary_table(table: pd.DataFrame | str | Path | None = None) -> 
         return wwc_attrition_boundaries()
     if isinstance(table, (str, Path)):
         path = Path(table)
-        if not path.exists():
-            raise InputError(f"Attrition boundary file '{path}' does not exist.")
-        table = pd.read_csv(path)
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise InputError(f"`table`: the attrition boundary file '{path}' {what}. "
+                             "Pass a CSV file with the columns " + ", ".join(BOUNDARY_COLUMNS) + ".")
+        try:
+            table = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+            raise InputError(f"`table`: the attrition boundary file '{path}' cannot be read as CSV "
+                             f"({type(exc).__name__}: {str(exc)[:80]}).") from None
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"`table` must be a DataFrame or a CSV path, got {type(table).__name__}.")
     require_columns(table, BOUNDARY_COLUMNS, what="attrition boundary table")
@@ -384,6 +396,7 @@ class AttritionResult:
         return pd.DataFrame([self.__dict__ | {"rating": self.rating, "notes": "; ".join(self.notes)}])
 
 
+@finite_or_input_error
 def attrition_rates(n_randomized_t: float, n_randomized_c: float, n_analyzed_t: float,
                     n_analyzed_c: float) -> dict[str, float]:
     """Overall, per-arm and differential attrition (proportions).
