@@ -50,7 +50,7 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], what: str =
 
 
 #: arguments that may name several columns (a list); any other column argument names one
-MULTI_COLUMN_ARGS = ("covariates", "predictors", "regressors", "instruments", "moderators", "pretest", "column")
+MULTI_COLUMN_ARGS = ("covariates", "outcome_covariates", "predictors", "regressors", "instruments", "moderators", "pretest", "column")
 
 
 def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "data") -> pd.DataFrame:
@@ -395,7 +395,41 @@ def require_clusters_per_arm(clusters: Any, t: np.ndarray, column: str, minimum:
         )
 
 
+#: magnitudes outside [SCALE_MIN, SCALE_MAX] make squares and sums of squares overflow or underflow
+SCALE_MAX = 1e100
+SCALE_MIN = 1e-100
+
+
+def require_scale(values: Any, column: str, what: str = "Column", each: bool = False, small: bool = True) -> None:
+    """Data values must be finite and of a magnitude whose squares a float can hold (1e-100 to 1e100).
+
+    Variances square the data: values near 1e300 overflow to inf and values near 1e-300 underflow
+    to 0, which would otherwise surface as an infinite or zero standard error with no explanation.
+    ``each``: the smallest non-zero magnitude is checked (variances whose inverses are weights);
+    ``small=False`` checks only the large end (effect sizes near 0 are harmless).
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if np.isinf(v).any():
+        raise InputError(f"{what} '{column}' has {int(np.isinf(v).sum())} infinite value(s); fix or drop them first.")
+    big = np.abs(v).max(initial=0.0)
+    if big > SCALE_MAX:
+        raise InputError(f"{what} '{column}' has values as large as {big:.3g}: beyond what variance computations can "
+                         f"hold in floating point. Rescale it (e.g. standardize, or change its units).")
+    least = np.abs(v[v != 0]).min(initial=np.inf) if each else big
+    if small and 0 < least < SCALE_MIN:
+        raise InputError(f"{what} '{column}' has values as small as {least:.3g}: too small for variance computations "
+                         f"in floating point. Rescale it (e.g. standardize, or change its units).")
+
+
 _RESULT_FIELDS = ("estimate", "variance", "std_error", "ci_low", "ci_high", "mdes", "power")
+
+
+class _Overflow(Exception):
+    """Raised by a guarded function called inside another, so the outer one reports it."""
+
+
+_GUARD = __import__("threading").local()
 
 
 def finite_or_input_error(fn):
@@ -411,7 +445,9 @@ def finite_or_input_error(fn):
 
     sig = inspect.signature(fn)
 
-    def _fail(args, kwargs, what: str):
+    def _fail(args, kwargs, what: str, nested: bool):
+        if nested:  # an inner guarded call: let the outermost one name its own arguments
+            raise _Overflow(what)
         try:
             bound = sig.bind(*args, **kwargs)
             shown = ", ".join(f"{k}={v!r:.24}" for k, v in bound.arguments.items()
@@ -426,20 +462,26 @@ def finite_or_input_error(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        nested = getattr(_GUARD, "depth", 0) > 0
+        _GUARD.depth = getattr(_GUARD, "depth", 0) + 1
         try:
             with np.errstate(all="ignore"):
                 out = fn(*args, **kwargs)
+        except _Overflow as exc:
+            _fail(args, kwargs, str(exc), nested)
         except (OverflowError, ZeroDivisionError, FloatingPointError) as exc:
-            _fail(args, kwargs, f"the computation failed ({type(exc).__name__}: {exc})")
+            _fail(args, kwargs, f"the computation failed ({type(exc).__name__}: {exc})", nested)
         except ValueError as exc:
             if isinstance(exc, InputError) or "math domain" not in str(exc):
                 raise
-            _fail(args, kwargs, "the computation left the domain of a function (math domain error)")
+            _fail(args, kwargs, "the computation left the domain of a function (math domain error)", nested)
+        finally:
+            _GUARD.depth -= 1
         values = [out] if isinstance(out, (float, np.floating)) else [
             getattr(out, f) for f in _RESULT_FIELDS if isinstance(getattr(out, f, None), (float, int, np.number))]
         bad = [v for v in values if not np.isfinite(v)]
         if bad and (np.isinf(bad).any() or not getattr(out, "notes", ())):  # NaN is fine when a note says why
-            _fail(args, kwargs, "the result is not a finite number")
+            _fail(args, kwargs, "the result is not a finite number", nested)
         return out
 
     return wrapper

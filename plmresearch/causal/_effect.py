@@ -60,11 +60,15 @@ def build_estimate(
         df = None
         crit = stats.norm.ppf(1 - alpha / 2)
         sf = stats.norm.sf
+    notes = list(notes)
     if se > 0 and math.isfinite(se):
         stat = (est - null) / se
         p = float(2 * sf(abs(stat)))
     else:
+        # the specific checks (outcome variation, clusters per arm, scale) come first; this is the net
         stat, p = float("nan"), float("nan")
+        notes.append(f"The standard error is {se:g}: no test statistic or p-value exists (NaN). "
+                     "Check for an outcome without variation or a degenerate design.")
     lo, hi = est - crit * se, est + crit * se
     es = es_lo = es_hi = None
     es_type = None

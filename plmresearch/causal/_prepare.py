@@ -26,6 +26,7 @@ from plmresearch.validation import (  # noqa: F401 - check_ci_level is re-export
     require_frame,
     require_numeric,
     require_outcome_variation,
+    require_scale,
     require_unique,
 )
 
@@ -101,6 +102,7 @@ def prepare(
     min_clusters_per_arm: int = 2,
     check_variation: bool = True,
     treatment_arg: str = "treatment",
+    covariates_arg: str = "covariates",
 ) -> Prepared:
     """Check the columns and return a validated copy of the analysis rows.
 
@@ -115,9 +117,9 @@ def prepare(
     """
     require_frame(df)
     check_choice(missing, "missing", MISSING_CHOICES)
-    covariates = as_list(covariates)
+    covariates = as_list(covariates, covariates_arg)
     extra_columns = dict(extra_columns) if isinstance(extra_columns, dict) else {"column": list(extra_columns)}
-    df = require_column_args(df, {"outcome": outcome, treatment_arg: treatment, "covariates": covariates,
+    df = require_column_args(df, {"outcome": outcome, treatment_arg: treatment, covariates_arg: covariates,
                              "cluster": cluster, "block": block, "unit": unit} | extra_columns)
     extra_columns = [c for v in extra_columns.values() for c in ([v] if isinstance(v, str) else v)]
     cols = [outcome, treatment, *covariates, cluster, block, unit, *extra_columns]
@@ -125,7 +127,8 @@ def prepare(
     if outcome == treatment:
         raise InputError(f"`outcome` and `treatment` are the same column '{outcome}'.")
     if outcome in covariates or treatment in covariates:
-        raise InputError("The outcome and the treatment must not be listed among the covariates.")
+        raise InputError(f"`{covariates_arg}` lists the outcome or the {treatment_arg} column "
+                         f"({[c for c in covariates if c in (outcome, treatment)]}); remove it from `{covariates_arg}`.")
     require_numeric(df, outcome)
     for c in covariates:
         x = numeric_values(df[c], c)
@@ -135,16 +138,14 @@ def prepare(
                 f"Covariate '{c}' has {n_bad} missing value(s). Missing covariates are not attrition: "
                 "impute them (e.g. mean plus a missingness indicator) or drop the column."
             )
-        if np.isinf(x).any():
-            raise InputError(f"Covariate '{c}' has {int(np.isinf(x).sum())} infinite value(s); fix or drop them first.")
+        require_scale(x, c, "Covariate")
     for c in extra_columns:
         x = numeric_values(df[c], c)
         n_bad = int(np.isnan(x).sum())
         if n_bad:
             raise InputError(f"Column '{c}' has {n_bad} missing value(s); every unit needs a value. "
                              "Fill in or drop those rows explicitly.")
-        if np.isinf(x).any():
-            raise InputError(f"Column '{c}' has {int(np.isinf(x).sum())} infinite value(s); fix or drop them first.")
+        require_scale(x, c)
     if unit is not None:
         require_unique(df, unit)
     t_all = binary_indicator(df, treatment, what=treatment_arg if treatment_arg != "treatment" else "treatment")
@@ -182,8 +183,7 @@ def prepare(
         arm = "treatment" if t.sum() == 0 else "control"
         raise InputError(f"The {arm} arm has no unit with an observed outcome '{outcome}'.")
     y = data[outcome].to_numpy(dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise InputError(f"Outcome '{outcome}' has infinite values; fix or drop them first.")
+    require_scale(y, outcome, "Outcome")
     if cluster is not None:
         require_clusters(data, cluster, minimum=min_clusters)
         if min_clusters_per_arm:

@@ -27,8 +27,7 @@ from plmresearch.causal._effect import build_estimate
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import probability
-from plmresearch.validation import check_seed
+from plmresearch.validation import check_choice, check_seed, count, probability
 
 IMPUTERS = ("ols", "rf")
 
@@ -111,8 +110,11 @@ def loop(
     ci_level = check_ci_level(ci_level)
     random_seed = check_seed(random_seed)
     p_ = probability(p_treated, "p_treated", open_low=True, open_high=True)
-    if imputer not in IMPUTERS:
-        raise InputError(f"`imputer` must be one of {IMPUTERS}, got {imputer!r}.")
+    check_choice(imputer, "imputer", IMPUTERS)
+    n_estimators = count(n_estimators, "n_estimators")
+    node_size = count(node_size, "node_size")
+    if n_estimators > 100_000:
+        raise InputError(f"`n_estimators` = {n_estimators} trees is far beyond what the forest needs (500 is typical).")
     covs = as_list(covariates)
     p = prepare(df, outcome, treatment, covariates=covs, unit=unit, missing=missing)
     y, t = p.y, p.t

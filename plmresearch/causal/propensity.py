@@ -26,9 +26,18 @@ from plmresearch.causal._ols import ols
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import require_column_args, binary_indicator, require_columns, require_frame, require_numeric
-from plmresearch.validation import number
-from plmresearch.validation import check_seed
+from plmresearch.validation import (
+    array_1d,
+    binary_indicator,
+    check_seed,
+    number,
+    numeric_values,
+    require_column_args,
+    require_columns,
+    require_frame,
+    require_numeric,
+    require_scale,
+)
 
 ESTIMANDS = ("ATE", "ATT")
 
@@ -60,7 +69,7 @@ def propensity_scores(df: pd.DataFrame, treatment: str, covariates: Sequence[str
         raise InputError("`covariates` is empty; the propensity score needs covariates.")
     df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     for c in covs:
-        require_numeric(df, c)
+        require_scale(numeric_values(df[c], c), c, "Covariate")
         if df[c].isna().any():
             raise InputError(f"Covariate '{c}' has {int(df[c].isna().sum())} missing value(s); impute or drop them.")
     t = binary_indicator(df, treatment)
@@ -267,7 +276,7 @@ def balance_table(
 
     smd = (mean_t - mean_c) / sqrt((sd_t^2 + sd_c^2) / 2), with the *unadjusted* SDs in the
     denominator also after weighting/matching (Austin 2009; Austin & Stuart 2015). Also the
-    variance ratio sd_t^2 / sd_c^2. |smd| < 0.1 is the usual balance threshold
+    variance ratio sd_t^2 / sd_c^2 (NaN when the control arm's variance is 0). |smd| < 0.1 is the usual balance threshold
     (WWC uses 0.05 / 0.25 on a Hedges' g scale for baseline equivalence).
 
     Parameters
@@ -281,15 +290,23 @@ def balance_table(
     if weights is not None and matched is not None:
         raise InputError("Give either `weights` or `matched`, not both.")
     t = binary_indicator(df, treatment)
+    if weights is not None:
+        weights = array_1d(weights, "weights")
+        if len(weights) != len(df) or (weights < 0).any() or not (weights > 0).any():
+            raise InputError(f"`weights` must hold one non-negative weight per row ({len(df)}), not all 0; "
+                             f"got {len(weights)} value(s).")
     rows = []
     for c in covs:
-        require_numeric(df, c)
-        x = df[c].astype(float).to_numpy()
+        x = numeric_values(df[c], c)
         if np.isnan(x).any():
             raise InputError(f"Covariate '{c}' has missing values; impute or drop them before checking balance.")
+        require_scale(x, c, "Covariate")
         m1, m0 = x[t == 1].mean(), x[t == 0].mean()
         v1, v0 = x[t == 1].var(ddof=1), x[t == 0].var(ddof=1)
         denom = np.sqrt((v1 + v0) / 2)
+        if not denom > 0:
+            raise InputError(f"Covariate '{c}' is constant within both arms: its standardized difference is "
+                             "undefined (0/0). Drop it from `covariates` (and report its values separately).")
         row = {"covariate": c, "mean_treated": m1, "mean_control": m0,
                "smd_before": (m1 - m0) / denom if denom > 0 else np.nan,
                "variance_ratio_before": v1 / v0 if v0 > 0 else np.nan}
@@ -320,6 +337,7 @@ def love_plot(table: pd.DataFrame, *, threshold: float = 0.1, ax=None):
 
     if not isinstance(table, pd.DataFrame) or "smd_before" not in table or "covariate" not in table:
         raise InputError("`table` must be a balance table from balance_table() (columns 'covariate', 'smd_before').")
+    threshold = number(threshold, "threshold", low=0, low_open=True)
     fig, ax = figure_axes(ax, (6, 0.4 * len(table) + 1.5))
     pos = np.arange(len(table))
     ax.scatter(table.smd_before.abs(), pos, marker="o", facecolors="none", edgecolors="C0", label="before")

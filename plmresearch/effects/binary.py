@@ -199,6 +199,8 @@ def two_by_two(df, outcome: str, treatment: str) -> tuple[int, int, int, int]:
     require_frame(df)
     df = require_column_args(df, {"outcome": outcome, "treatment": treatment})
     data = df[[outcome, treatment]].dropna(subset=[outcome])
+    if not len(data):
+        raise InputError(f"Outcome '{outcome}' is missing in every row; there is nothing to count.")
     y = data[outcome]
     values = set(pd.unique(y))
     if not values <= {0, 1, True, False}:

@@ -25,7 +25,7 @@ from scipy import optimize, stats
 from plmresearch.effects._common import check_choice, check_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Record, Result
-from plmresearch.validation import array_1d, require_columns, same_length
+from plmresearch.validation import array_1d, require_columns, require_scale, same_length
 
 METHODS = ("FE", "DL", "REML", "PM", "ML", "HE", "SJ", "HS", "EB")
 TESTS = ("z", "knha")
@@ -48,6 +48,8 @@ def _inputs(yi: Any, vi: Any, data: pd.DataFrame | None, labels: Any) -> tuple[n
     if (v <= 0).any():
         i = int(np.argmax(v <= 0))
         raise InputError(f"`vi` must be positive sampling variances; vi[{i}] = {v[i]!r}.")
+    require_scale(y, "yi", "Argument", small=False)
+    require_scale(v, "vi", "Argument", each=True)  # weights 1/vi must not overflow
     if len(y) < 2:
         raise InputError(f"A meta-analysis needs at least 2 studies, got {len(y)}.")
     if labels is None:

@@ -25,7 +25,7 @@ from scipy import optimize, stats
 
 from plmresearch.effects.meta import MetaAnalysis, MetaRegression, _p_stats, meta_analysis
 from plmresearch.errors import InputError
-from plmresearch.validation import check_ci_level
+from plmresearch.validation import check_choice, check_ci_level, count, require_scale
 
 
 def _gen_q(y: np.ndarray, v: np.ndarray, t2: float) -> float:
@@ -149,6 +149,7 @@ def trim_and_fill(result: MetaAnalysis, side: str | None = None, max_iter: int =
     number ``k0`` of filled studies and the side.
     """
     _check_ma(result)
+    max_iter = count(max_iter, "max_iter")
     from plmresearch.effects.meta import meta_regression
 
     y0, v0 = result.yi, result.vi
@@ -156,8 +157,7 @@ def trim_and_fill(result: MetaAnalysis, side: str | None = None, max_iter: int =
     if side is None:
         slope = meta_regression(y0, v0, np.sqrt(v0), method=result.method).coefficients["estimate"].iloc[1]
         side = "right" if slope < 0 else "left"
-    if side not in ("left", "right"):
-        raise InputError(f"`side` must be 'left' or 'right', got {side!r}.")
+    check_choice(side, "side", ("left", "right"))
     sgn = -1.0 if side == "right" else 1.0
     order = np.argsort(sgn * y0, kind="stable")
     y, v = sgn * y0[order], v0[order]
@@ -166,7 +166,7 @@ def trim_and_fill(result: MetaAnalysis, side: str | None = None, max_iter: int =
     while k0 != k0_prev:
         it += 1
         if it > max_iter:
-            raise InputError("Trim-and-fill did not converge.")
+            raise InputError(f"Trim-and-fill did not converge in `max_iter` = {max_iter} iterations; raise it.")
         k0_prev = k0
         b = meta_analysis(y[: k - k0], v[: k - k0], method=result.method).estimate
         yc = y - b
@@ -193,7 +193,13 @@ def predict_meta(result: MetaRegression, newmods) -> pd.DataFrame:
     if not isinstance(result, MetaRegression) or result.vb is None:
         raise InputError("predict_meta needs the result of meta_regression().")
     p = len(result.coefficients)
-    x = np.asarray(newmods, dtype=float)
+    try:
+        x = np.asarray(newmods, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"`newmods` must be numbers (one row per prediction), got {newmods!r:.60}.") from None
+    if x.size == 0 or not np.isfinite(x).all():
+        raise InputError("`newmods` must hold finite moderator values (no NaN, inf or empty input).")
+    require_scale(x, "newmods", "Argument")
     x = x.reshape(-1, 1) if (x.ndim == 1 and p == 2) else np.atleast_2d(x)
     if x.shape[1] != p - 1:
         raise InputError(f"`newmods` needs {p - 1} column(s), one per moderator; got {x.shape[1]}.")

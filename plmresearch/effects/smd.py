@@ -30,6 +30,8 @@ from plmresearch.errors import InputError
 from plmresearch.validation import (
     finite_or_input_error,
     require_column_args,
+    require_outcome_variation,
+    require_scale,
     binary_indicator,
     finite,
     require_columns,
@@ -333,12 +335,16 @@ def group_summaries(df: pd.DataFrame, outcome: str, treatment: str) -> tuple[dic
     if miss:
         data = data[data[outcome].notna()]
         notes = (f"{miss} row(s) with a missing '{outcome}' dropped",)
+    if not len(data):
+        raise InputError(f"Outcome '{outcome}' is missing in every row; there is nothing to compare.")
     z = binary_indicator(data, treatment)
     y = data[outcome].to_numpy(dtype=float)
+    require_scale(y, outcome, "Outcome")
     yt, yc = y[z == 1], y[z == 0]
     for arm, v in (("treatment", yt), ("control", yc)):
         if len(v) < 2:
             raise InputError(f"The {arm} arm has {len(v)} non-missing '{outcome}' value(s); at least 2 are needed.")
+    require_outcome_variation(y, z, outcome)
     stats_ = dict(mean_t=yt.mean(), sd_t=yt.std(ddof=1), n_t=len(yt),
                   mean_c=yc.mean(), sd_c=yc.std(ddof=1), n_c=len(yc))
     return {k: float(v) for k, v in stats_.items()}, notes

@@ -216,7 +216,8 @@ ENTRIES: dict[str, Entry] = {
     "attrition_boundary_table": E(effects.attrition_boundary_table, dict(table=DF), allow_nan=("cautious", "optimistic")),
     "wwc_attrition_boundaries": E(effects.wwc_attrition_boundaries, dict(encoding=C),
                                   allow_nan=("cautious", "optimistic")),
-    "classify_attrition": E(effects.classify_attrition, dict(overall=P, differential=P, assumption=C),
+    # returns (rating, boundary); the boundary is NaN by design (documented) beyond the table's rows
+    "classify_attrition": E(effects.classify_attrition, dict(overall=P, differential=P, assumption=C), allow_nan=("",),
                             overall=0.2, differential=0.05),
     # a binary covariate's row is a Cox index: its SDs are NaN by design
     "baseline_equivalence": E(effects.baseline_equivalence, dict(df=DF, treatment=COL, covariates=COLS, binary=C),
@@ -311,7 +312,9 @@ ENTRIES: dict[str, Entry] = {
               covariates=["x", "x2"]),
     "match": E(causal.match, DATA3 | dict(covariates=COLS, caliper=N, random_seed=SEED),
                df=_t, outcome="y", treatment="treat", covariates=["x", "x2"], random_seed=1),
+    # the variance ratio is NaN (documented) when a covariate does not vary in the control arm
     "balance_table": E(causal.balance_table, dict(df=DF, treatment=COL, covariates=COLS, weights=ARR),
+                       allow_nan=("variance_ratio",),
                        df=_t, treatment="treat", covariates=["x", "x2"]),
     "love_plot": E(causal.love_plot, dict(table=RES, threshold=N), table=_balance),
     "fe_regression": E(causal.fe_regression, dict(df=DF, outcome=COL, regressors=COLS, absorb=COL, cluster=COL,
