@@ -450,8 +450,8 @@ def finite_or_input_error(fn):
             raise _Overflow(what)
         try:
             bound = sig.bind(*args, **kwargs)
-            shown = ", ".join(f"{k}={v!r:.24}" for k, v in bound.arguments.items()
-                              if isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+            shown = ", ".join(f"{k}={v!r:.24}" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                              else f"`{k}`" for k, v in bound.arguments.items())
         except TypeError:
             shown = ""
         raise InputError(

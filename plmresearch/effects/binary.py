@@ -30,6 +30,9 @@ def _cell(value, name: str) -> float:
 
 def _cells(a, b, c, d, add: float) -> tuple[float, float, float, float]:
     a, b, c, d = (_cell(x, n) for x, n in zip((a, b, c, d), ("a", "b", "c", "d")))
+    add = finite(add, "add")
+    if add < 0:
+        raise InputError(f"`add` (the continuity correction) must be >= 0, got {add!r}.")
     if a + b == 0 or c + d == 0:
         raise InputError("Each group needs at least one unit: a + b and c + d must be positive.")
     if min(a, b, c, d) == 0:

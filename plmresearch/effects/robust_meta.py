@@ -35,7 +35,7 @@ from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.errors import InputError
 from plmresearch.results import Result
-from plmresearch.validation import number, require_column_args, require_columns, require_scale
+from plmresearch.validation import number, require_column_args, require_columns, require_scale, require_variation
 
 WEIGHTS = ("CE", "HE")
 
@@ -153,6 +153,8 @@ def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: An
     ci_level = check_level(ci_level)
     rho = number(rho, "rho", low=0, high=1)
     y, v, codes, _ = _dependent_inputs(data, yi, vi, study)
+    require_variation(y, yi, "effect-size column", "Robust (RVE) standard errors are built from residuals, which are "
+                      "then all 0; check the `yi` column, or use meta_analysis (model-based SEs).")
     X, names = _design(moderators, data, len(y))
     if not intercept:
         if X.shape[1] == 1:

@@ -304,8 +304,13 @@ def paired_d(pre: Any, post: Any, *, kind: str = "d_z", ci_level: float = 0.95) 
     sd_diff = float(np.std(diff, ddof=1))
     if sd_diff == 0:
         raise InputError("`post - pre` has zero variance; a standardized change is undefined.")
-    r = float(np.corrcoef(x, y)[0, 1])
     d_z = float(diff.mean()) / sd_diff
+    if kind != "d_z":
+        for name, v in (("pre", x), ("post", y)):
+            if np.ptp(v) == 0:
+                raise InputError(f"`{name}` is constant, so the pre-post correlation r (and {kind}) is undefined; "
+                                 "use kind='d_z', which needs only the differences.")
+    r = float(np.corrcoef(x, y)[0, 1])
     if kind == "d_z":
         var = 1 / n + d_z**2 / (2 * n)
         lo, hi = noncentral_t_ci(d_z * math.sqrt(n), n - 1, ci_level)

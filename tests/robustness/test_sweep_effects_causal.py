@@ -18,6 +18,7 @@ unchanged):
 from __future__ import annotations
 
 import inspect
+import re
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -515,3 +516,195 @@ def test_sweep(name, data):
     """One argument at a time made bad: a PlmError naming it, or a finite result; inputs unchanged."""
     kwargs, names = data.draw(bad_call(name))
     _run(name, kwargs, names)
+
+
+# ----------------------------------------------------------------------------- hand-written cases
+
+
+@dataclass
+class Case:
+    fn: Callable[..., Any]
+    kwargs: Callable[[Any], dict]  # tmp_path -> keyword arguments
+    expect: str  # "error", "result" or "result+note"
+    names: tuple[str, ...] = ()  # the message must name one of these (errors)
+    match: str | None = None  # and contain this text (case-insensitive)
+    allow_nan: tuple[str, ...] = ()
+
+
+def _one_cluster_per_arm() -> pd.DataFrame:
+    return TRIAL[TRIAL.school.isin([0, 7])]
+
+
+def _text(col: str) -> pd.DataFrame:
+    return TRIAL.assign(**{col: TRIAL[col].astype(str)})
+
+
+CASES: dict[str, Case] = {
+    # -- issue 18, silent wrong answers
+    "issue18_difference_in_means_one_cluster_per_arm": Case(
+        causal.difference_in_means, lambda _: dict(df=_one_cluster_per_arm(), outcome="y", treatment="treat",
+                                                   cluster="school"),
+        "error", ("school", "cluster"), "1 treated and 1 control cluster"),
+    "issue18_lin_adjusted_one_cluster_per_arm": Case(
+        causal.lin_adjusted, lambda _: dict(df=_one_cluster_per_arm(), outcome="y", treatment="treat", covariates=["x"],
+                                            cluster="school"),
+        "error", ("school", "cluster"), "clusters in each arm"),
+    "issue18_outcome_constant_within_each_arm": Case(
+        causal.difference_in_means, lambda _: dict(df=TRIAL.assign(y=2.0 + TRIAL.treat), outcome="y", treatment="treat"),
+        "error", ("y",), "constant within each arm"),
+    "issue18_ipw_trim_negative": Case(
+        causal.ipw, lambda _: dict(df=TRIAL, outcome="y", treatment="treat", covariates=["x"], trim=-1),
+        "error", ("trim",)),
+    "issue18_hedges_g_means_pm_1e308": Case(
+        effects.hedges_g, lambda _: dict(mean_t=1e308, sd_t=1.0, n_t=30, mean_c=-1e308, sd_c=1.0, n_c=30),
+        "error", ("mean_t", "mean_c")),
+    "issue18_paired_d_rm_constant_pretest": Case(
+        effects.paired_d, lambda _: dict(pre=[3.0, 3.0, 3.0, 3.0, 3.0], post=[2.0, 2.5, 3.9, 5.0, 6.0], kind="d_rm"),
+        "error", ("pre",), "kind='d_z'"),
+    # -- issue 18, raw exceptions
+    "issue18_wwc_cluster_adjusted_g_icc_1": Case(
+        effects.wwc_cluster_adjusted_g, lambda _: dict(g=0.3, n_t=20, n_c=20, cluster_size=20, icc=1),
+        "error", ("icc",)),
+    "issue18_hedges_g_sd_1e-200": Case(
+        effects.hedges_g, lambda _: dict(mean_t=1.0, sd_t=1e-200, n_t=30, mean_c=0.0, sd_c=1e-200, n_c=30),
+        "error", ("sd_t", "sd_c")),
+    "issue18_meta_analysis_vi_1e-300": Case(
+        effects.meta_analysis, lambda _: dict(yi=[0.1, 0.3, 0.2], vi=[1e-300, 0.02, 0.03]), "error", ("vi",)),
+    "issue18_log_odds_ratio_add_text": Case(
+        effects.log_odds_ratio, lambda _: dict(a=3, b=5, c=0, d=7, add="half"), "error", ("add",)),
+    "issue18_match_caliper_text": Case(
+        causal.match, lambda _: dict(df=TRIAL, outcome="y", treatment="treat", covariates=["x"], caliper="0.2"),
+        "error", ("caliper",), "without quotes"),
+    "issue18_loop_random_seed_text": Case(
+        causal.loop, lambda _: dict(df=TRIAL, outcome="y", treatment="treat", covariates=["x"], random_seed="abc"),
+        "error", ("random_seed",)),
+    "issue18_duplicate_column_name": Case(
+        causal.difference_in_means, lambda _: dict(df=pd.concat([TRIAL, TRIAL[["y"]]], axis=1), outcome="y",
+                                                   treatment="treat"),
+        "error", ("y",), "more than once"),
+    "issue18_lin_adjusted_inf_covariate": Case(
+        causal.lin_adjusted, lambda _: dict(df=TRIAL.assign(x=TRIAL.x.where(TRIAL.id != 5, np.inf)), outcome="y",
+                                            treatment="treat", covariates=["x"]),
+        "error", ("x",), "infinite"),
+    "issue18_attrition_check_table_is_a_folder": Case(
+        effects.attrition_check, lambda tmp: dict(n_randomized_t=200, n_randomized_c=200, n_analyzed_t=180,
+                                                  n_analyzed_c=170, table=tmp),
+        "error", ("table",), "folder"),
+    "issue18_attrition_check_table_empty_csv": Case(
+        effects.attrition_check, lambda tmp: dict(n_randomized_t=200, n_randomized_c=200, n_analyzed_t=180,
+                                                  n_analyzed_c=170, table=_empty_csv(tmp)),
+        "error", ("table",), "cannot be read"),
+    # -- issue 18, unclear messages
+    "issue18_numbers_stored_as_text": Case(
+        causal.difference_in_means, lambda _: dict(df=_text("y"), outcome="y", treatment="treat"),
+        "error", ("y",), "stored as text"),
+    "issue18_categorical_01_treatment_accepted": Case(
+        causal.difference_in_means, lambda _: dict(df=TRIAL.assign(treat=TRIAL.treat.astype("category")), outcome="y",
+                                                   treatment="treat"),
+        "result"),
+    "issue18_did_2x2_one_period": Case(
+        causal.did_2x2, lambda _: dict(df=TRIAL.assign(post=1), outcome="y", group="treat", post="post"),
+        "error", ("post",), "period column 'post'"),
+    # -- further cases found by the sweep
+    "text_01_treatment_says_how_to_convert": Case(
+        causal.difference_in_means, lambda _: dict(df=_text("treat"), outcome="y", treatment="treat"),
+        "error", ("treat",), "pd.to_numeric"),
+    "nullable_int64_treatment_accepted": Case(
+        causal.lin_adjusted, lambda _: dict(df=TRIAL.assign(treat=TRIAL.treat.astype("Int64")), outcome="y",
+                                            treatment="treat", covariates=["x"]),
+        "result"),
+    "nullable_boolean_treatment_accepted": Case(
+        effects.hedges_g_from_data, lambda _: dict(df=TRIAL.assign(treat=TRIAL.treat.astype("boolean")), outcome="y",
+                                                   treatment="treat"),
+        "result"),
+    "float64_outcome_with_na_is_attrition": Case(
+        causal.difference_in_means, lambda _: dict(df=TRIAL.assign(y=TRIAL.y.astype("Float64").where(TRIAL.id > 3)),
+                                                   outcome="y", treatment="treat", missing="drop"),
+        "result+note"),
+    "outcome_1e300_says_rescale": Case(
+        causal.ancova, lambda _: dict(df=TRIAL.assign(y=TRIAL.y * 1e300), outcome="y", treatment="treat", pretest="pre"),
+        "error", ("y",), "rescale"),
+    "column_argument_named_in_message": Case(
+        causal.ipw, lambda _: dict(df=TRIAL, outcome="y", treatment="treatment", covariates=["x"]),
+        "error", ("`treatment`",), "did you mean 'treat'"),
+    "outcome_given_as_list": Case(
+        causal.difference_in_means, lambda _: dict(df=TRIAL, outcome=["y"], treatment="treat"),
+        "error", ("outcome",)),
+    "event_study_fractional_periods": Case(
+        causal.event_study, lambda _: dict(df=PANEL.assign(time=PANEL.time + 0.5), outcome="y", unit="unit",
+                                           time="time", first_treated="first"),
+        "error", ("time",), "whole-number periods"),
+    "event_study_reference_not_observed": Case(
+        causal.event_study, lambda _: dict(df=PANEL, outcome="y", unit="unit", time="time", first_treated="first",
+                                           reference=-9),
+        "error", ("reference",)),
+    "permutation_test_huge_n_permutations": Case(
+        causal.permutation_test, lambda _: dict(df=TRIAL, outcome="y", treatment="treat", n_permutations=1e308),
+        "error", ("n_permutations",)),
+    "block_effects_single_block_notes_it": Case(
+        causal.block_effects, lambda _: dict(df=TRIAL.assign(block=1), outcome="y", treatment="treat", block="block"),
+        "result+note"),
+    "clustering_corrected_test_more_clusters_than_units": Case(
+        effects.clustering_corrected_test, lambda _: dict(g=0.3, n_t=10, n_c=10, n_clusters_t=50, n_clusters_c=5,
+                                                          icc=0.2),
+        "error", ("n_clusters_t",)),
+    "cox_index_one_sample_size_only": Case(
+        effects.cox_index, lambda _: dict(p_t=0.4, p_c=0.3, n_t=50), "error", ("n_c",)),
+    "cox_index_without_sizes_notes_nan_variance": Case(
+        effects.cox_index, lambda _: dict(p_t=0.4, p_c=0.3), "result+note"),
+    "meta_regression_fixed_effect_notes_undefined_r2": Case(
+        effects.meta_regression, lambda _: dict(yi=YI, vi=VI, moderators=MODS, method="FE"), "result+note"),
+    "trim_and_fill_max_iter_zero": Case(
+        effects.trim_and_fill, lambda _: dict(result=_meta_result(), max_iter=0), "error", ("max_iter",)),
+    "power_curve_bad_value_names_values": Case(
+        effects.power_curve, lambda _: dict(design="cluster", vary="n_clusters", values=[2, 20], effect_size=0.25,
+                                            n_per_cluster=25, icc=0.2),
+        "error", ("values",)),
+    "required_n_power_none": Case(
+        effects.required_n_individual_rct, lambda _: dict(effect_size=0.3, power=None), "error", ("power",)),
+    "heterogeneity_ci_level_95": Case(
+        effects.heterogeneity_ci, lambda _: dict(result=_meta_result(), level=95), "error", ("level",)),
+    "rd_bwselect_unknown": Case(
+        causal.regression_discontinuity, lambda _: dict(df=TRIAL, outcome="yrd", running="running", bwselect="mse"),
+        "error", ("bwselect",), "mserd"),
+    "balance_table_text_weights": Case(
+        causal.balance_table, lambda _: dict(df=TRIAL, treatment="treat", covariates=["x"], weights="abc"),
+        "error", ("weights",)),
+    "robust_meta_constant_yi": Case(
+        effects.robust_meta, lambda _: dict(data=META.assign(yi=0.2), yi="yi", vi="vi", study="study"),
+        "error", ("yi",)),
+    "lee_bounds_constant_outcome": Case(
+        causal.lee_bounds, lambda _: dict(df=TRIAL.assign(y_att=TRIAL.y_att * 0 + 1), outcome="y_att",
+                                          treatment="treat", n_boot=0),
+        "error", ("y_att",)),
+}
+
+
+def _empty_csv(tmp) -> str:
+    path = tmp / "empty.csv"
+    path.write_text("")
+    return str(path)
+
+
+def test_cases_cover_every_issue_example():
+    """Each example of issue 18 that concerns effects/causal has a named case."""
+    wanted = {"one_cluster_per_arm", "constant_within_each_arm", "ipw_trim_negative", "1e308", "paired_d_rm",
+              "icc_1", "sd_1e-200", "vi_1e-300", "add_text", "caliper_text", "random_seed_text",
+              "duplicate_column", "inf_covariate", "table_is_a_folder", "table_empty_csv", "stored_as_text",
+              "categorical_01", "did_2x2_one_period"}
+    missing = [w for w in wanted if not any(w in name for name in CASES if name.startswith("issue18_"))]
+    assert not missing
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case(name, tmp_path):
+    """A hand-written case has its outcome class, and an error says what the case expects."""
+    case = CASES[name]
+    kwargs = case.kwargs(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kind = outcome(SWEEP, case.fn, names=case.names, allow_nan=case.allow_nan, **kwargs)
+    assert kind == case.expect, f"{name}: expected {case.expect}, got {kind}"
+    if case.match:
+        with pytest.raises(Exception, match=f"(?i){re.escape(case.match)}"):
+            case.fn(**case.kwargs(tmp_path))
