@@ -1,10 +1,20 @@
-"""Print the robustness sweeps' outcome counts (harness.COUNTS) at the end of a pytest run."""
+"""Print the robustness sweeps' outcome counts (harness.COUNTS) at the end of a pytest run.
+
+With ``PLM_SWEEP_TABLE=1`` (set by ``benchmarks/robustness_sweep.py``) the counts are also
+printed per public function.
+"""
 
 from __future__ import annotations
 
-from .harness import COUNTS
+import os
+
+from .harness import COUNTS, COUNTS_BY_FUNCTION
 
 CLASSES = ("error", "result", "result+note")
+
+
+def _row(label: str, counts, width: int) -> str:
+    return f"{label:<{width}}{sum(counts.values()):>8}" + "".join(f"{counts.get(c, 0):>13}" for c in CLASSES)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook signature
@@ -15,10 +25,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
     tr.write_line(f"{'sweep':<24}{'cases':>8}" + "".join(f"{c:>13}" for c in CLASSES))
     total = {c: 0 for c in CLASSES}
     for sweep in sorted(COUNTS):
-        counts = COUNTS[sweep]
-        n = sum(counts.values())
-        tr.write_line(f"{sweep:<24}{n:>8}" + "".join(f"{counts.get(c, 0):>13}" for c in CLASSES))
+        tr.write_line(_row(sweep, COUNTS[sweep], 24))
         for c in CLASSES:
-            total[c] += counts.get(c, 0)
+            total[c] += COUNTS[sweep].get(c, 0)
     if len(COUNTS) > 1:
-        tr.write_line(f"{'all':<24}{sum(total.values()):>8}" + "".join(f"{total[c]:>13}" for c in CLASSES))
+        tr.write_line(_row("all", total, 24))
+    if os.environ.get("PLM_SWEEP_TABLE") == "1":
+        tr.section("robustness sweep outcomes per function")
+        tr.write_line(f"{'sweep / function':<48}{'cases':>8}" + "".join(f"{c:>13}" for c in CLASSES))
+        for (sweep, fn), counts in sorted(COUNTS_BY_FUNCTION.items()):
+            tr.write_line(_row(f"{sweep} / {fn}", counts, 48))

@@ -27,6 +27,8 @@ from plmresearch.errors import PlmError
 
 #: outcome counts of every case run in this process, by sweep name then class
 COUNTS: dict[str, Counter] = {}
+#: the same counts by (sweep, function name), for the benchmark's per-function table
+COUNTS_BY_FUNCTION: dict[tuple[str, str], Counter] = {}
 
 
 def _snapshot(x: Any) -> Any:
@@ -139,4 +141,5 @@ def outcome(sweep: str, fn: Callable[..., Any], *args: Any, names: Iterable[str]
     for k, v in kwargs.items():
         assert _same(v, after_kwargs[k]), f"{fn.__name__} modified argument {k!r}"
     COUNTS.setdefault(sweep, Counter())[kind] += 1
+    COUNTS_BY_FUNCTION.setdefault((sweep, getattr(fn, "__name__", str(fn))), Counter())[kind] += 1
     return kind
