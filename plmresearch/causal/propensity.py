@@ -33,9 +33,7 @@ from plmresearch.validation import (
     number,
     numeric_values,
     require_column_args,
-    require_columns,
     require_frame,
-    require_numeric,
     require_scale,
 )
 

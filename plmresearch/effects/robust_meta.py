@@ -35,7 +35,7 @@ from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.errors import InputError
 from plmresearch.results import Result
-from plmresearch.validation import number, require_column_args, require_columns, require_scale, require_variation
+from plmresearch.validation import number, require_column_args, require_scale, require_variation
 
 WEIGHTS = ("CE", "HE")
 

@@ -34,7 +34,6 @@ from plmresearch.validation import (
     require_scale,
     binary_indicator,
     finite,
-    require_columns,
     require_frame,
     require_numeric,
 )

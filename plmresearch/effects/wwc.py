@@ -200,7 +200,6 @@ def clustering_corrected_test(g: float, n_t: float, n_c: float, n_clusters_t: fl
     return ClusteringCorrection(t, t_a, h, p, p < alpha, rho, alpha, notes)
 
 
-@finite_or_input_error
 def add_wwc_effect_size(estimate: Estimate, sd_t: float, n_t: float, sd_c: float, n_c: float, *,
                         exact: bool = False) -> Estimate:
     """Return a copy of an :class:`~plmresearch.results.Estimate` with its WWC effect size filled in.

@@ -43,6 +43,8 @@ def _snapshot(x: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True  # a NaN field of a result is unchanged even when its copy is another object
     if isinstance(a, pd.DataFrame):
         return isinstance(b, pd.DataFrame) and a.columns.equals(b.columns) and a.index.equals(b.index) \
             and all(a.dtypes == b.dtypes) and a.equals(b)
@@ -55,11 +57,8 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        # field by field: == on a dataclass holding frames or arrays raises, and the snapshot is a copy
         return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name))
                                           for f in dataclasses.fields(a))
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
     try:
         return bool(a == b) or (a is b)
     except Exception:  # noqa: BLE001
@@ -101,6 +100,8 @@ def numbers_in(obj: Any, *, depth: int = 0) -> Iterable[tuple[str, float]]:
 
 
 def _notes(obj: Any) -> tuple[str, ...]:
+    if isinstance(obj, (pd.DataFrame, pd.Series)):  # a table's "notes" column is data, not a note on it
+        return tuple(map(str, obj.attrs.get("notes", ())))
     for attr in ("notes", "warnings"):
         val = getattr(obj, attr, None)
         if val:
