@@ -3,12 +3,26 @@
 Each check raises a :class:`~plmresearch.errors.PlmError` subclass whose message
 names the argument/column and the offending value, and says what to do. None of
 them modifies its input.
+
+* numbers: :func:`finite` (no text, bools, NaN, inf), :func:`number` (a range), :func:`probability`,
+  :func:`count`, :func:`check_ci_level`, :func:`array_1d`; choices :func:`check_choice`; flags
+  :func:`check_bool`; seeds :func:`check_seed`;
+* frames and columns: :func:`require_frame`, :func:`require_column_args` (argument -> column names,
+  unique column names, plain dtypes), :func:`numeric_values` / :func:`normalize_columns` (nullable
+  Int64/Float64/boolean and categoricals read as their values; numbers stored as text refused with
+  the conversion to use), :func:`binary_indicator`, :func:`require_scale`;
+* degenerate designs: :func:`require_outcome_variation`, :func:`require_variation`,
+  :func:`require_clusters_per_arm`;
+* the safety net of numeric formulas: :func:`finite_or_input_error`.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -50,7 +64,8 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], what: str =
 
 
 #: arguments that may name several columns (a list); any other column argument names one
-MULTI_COLUMN_ARGS = ("covariates", "outcome_covariates", "predictors", "regressors", "instruments", "moderators", "pretest", "column")
+MULTI_COLUMN_ARGS = ("covariates", "outcome_covariates", "predictors", "regressors", "instruments", "moderators",
+                     "pretest", "column")
 
 
 def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "data") -> pd.DataFrame:
@@ -429,7 +444,7 @@ class _Overflow(Exception):
     """Raised by a guarded function called inside another, so the outer one reports it."""
 
 
-_GUARD = __import__("threading").local()
+_GUARD = threading.local()
 
 
 def finite_or_input_error(fn):
@@ -440,9 +455,6 @@ def finite_or_input_error(fn):
     never sees a ZeroDivisionError or OverflowError from deep inside a formula, nor an inf
     estimate returned as if it were a number.
     """
-    import functools
-    import inspect
-
     sig = inspect.signature(fn)
 
     def _fail(args, kwargs, what: str, nested: bool):

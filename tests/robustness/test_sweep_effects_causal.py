@@ -641,6 +641,10 @@ CASES: dict[str, Case] = {
     "permutation_test_huge_n_permutations": Case(
         causal.permutation_test, lambda _: dict(df=TRIAL, outcome="y", treatment="treat", n_permutations=1e308),
         "error", ("n_permutations",)),
+    "cr2_two_clusters_per_arm_notes_few_df": Case(
+        causal.difference_in_means, lambda _: dict(df=TRIAL[TRIAL.school.isin([0, 1, 6, 7])], outcome="y",
+                                                   treatment="treat", cluster="school"),
+        "result+note"),
     "block_effects_single_block_notes_it": Case(
         causal.block_effects, lambda _: dict(df=TRIAL.assign(block=1), outcome="y", treatment="treat", block="block"),
         "result+note"),
