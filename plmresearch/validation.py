@@ -6,7 +6,7 @@ them modifies its input.
 
 * numbers: :func:`finite` (no text, bools, NaN, inf), :func:`number` (a range), :func:`probability`,
   :func:`count`, :func:`check_ci_level`, :func:`array_1d`; choices :func:`check_choice`; flags
-  :func:`check_bool`; seeds :func:`check_seed`;
+  :func:`check_flag`; seeds :func:`check_seed`;
 * frames and columns: :func:`require_frame`, :func:`require_column_args` (argument -> column names,
   unique column names, plain dtypes), :func:`numeric_values` / :func:`normalize_columns` (nullable
   Int64/Float64/boolean and categoricals read as their values; numbers stored as text refused with
@@ -60,7 +60,7 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str | None], what: str =
             f"Column(s) {missing} not found in the {what}.{hints} "
             f"Available columns: {list(map(str, df.columns))[:30]}."
         )
-    require_unique_columns(df, columns, what)
+    unique_columns(df, columns, what)
 
 
 #: arguments that may name several columns (a list); any other column argument names one
@@ -93,20 +93,8 @@ def require_column_args(df: pd.DataFrame, args: dict[str, Any], what: str = "dat
                     f"Available columns: {list(map(str, df.columns))[:30]}."
                 )
             used.append(c)
-    require_unique_columns(df, used, what)
+    unique_columns(df, used, what)
     return normalize_columns(df, used)
-
-
-def require_unique_columns(df: pd.DataFrame, columns: Iterable[str] | None = None, what: str = "data") -> None:
-    """Column names used (all of ``df``'s when ``columns`` is None) must appear once in ``df``."""
-    dup = df.columns[df.columns.duplicated()]
-    wanted = set(df.columns) if columns is None else {c for c in columns if c is not None}
-    bad = sorted({str(c) for c in dup if c in wanted})
-    if bad:
-        raise ColumnError(
-            f"Column name(s) {bad} appear more than once in the {what}; a column must be named once. "
-            "Rename or drop the duplicates (e.g. df.loc[:, ~df.columns.duplicated()])."
-        )
 
 
 def require_numeric(df: pd.DataFrame, column: str) -> None:
@@ -162,7 +150,7 @@ def normalize_columns(df: pd.DataFrame, columns: Iterable[str | None]) -> pd.Dat
     out = None
     for c in dict.fromkeys(c for c in columns if c is not None):
         s = df[c]
-        if isinstance(s, pd.DataFrame):  # duplicated name: require_unique_columns reports it
+        if isinstance(s, pd.DataFrame):  # duplicated name: unique_columns reports it
             continue
         new = None
         if isinstance(s.dtype, pd.CategoricalDtype):
@@ -316,12 +304,6 @@ def array_1d(values: Any, name: str, allow_empty: bool = False) -> np.ndarray:
     return a
 
 
-def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
-    lengths = {n: len(a) for n, a in zip(names, arrays)}
-    if len(set(lengths.values())) > 1:
-        raise InputError(f"Lengths differ: {lengths}. Give one value per study/unit in each.")
-
-
 def number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False, allow_none: bool = False) -> float | None:
     """A finite number in [low, high] (open ends with ``low_open``/``high_open``); None passes
@@ -337,39 +319,6 @@ def number(value: Any, name: str, *, low: float | None = None, high: float | Non
         rng = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
         raise InputError(f"`{name}` must lie in {rng}, got {value!r}.")
     return v
-
-
-def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
-    """``value`` must be one of ``choices``; the message lists them and suggests the closest."""
-    try:
-        ok = value in tuple(choices)
-    except TypeError:
-        ok = False
-    if not ok:
-        hint = closest(value, [str(c) for c in choices]) if isinstance(value, str) else ""
-        raise InputError(f"`{name}` must be one of {list(choices)}, got {value!r:.60}.{hint}")
-    return value
-
-
-def check_bool(value: Any, name: str) -> bool:
-    """True/False (NumPy bools and the integers 0/1 accepted); text such as "False" is refused."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)) and value in (0, 1):
-        return bool(value)
-    raise InputError(f"`{name}` must be True or False, got {value!r:.40}.")
-
-
-def check_seed(value: Any, name: str = "random_seed") -> int | np.random.Generator | None:
-    """A random seed: None, a non-negative integer, or a numpy Generator (passed through)."""
-    if value is None or isinstance(value, np.random.Generator):
-        return value
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"`{name}` must be a whole number (or None), got {value!r:.40} "
-                         f"({type(value).__name__}); e.g. {name}=2024.")
-    if value < 0:
-        raise InputError(f"`{name}` must be non-negative, got {value!r}.")
-    return int(value)
 
 
 def require_variation(values: np.ndarray, column: str, what: str = "column", hint: str = "") -> None:
@@ -497,3 +446,78 @@ def finite_or_input_error(fn):
         return out
 
     return wrapper
+
+
+
+def same_length(arrays: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    lengths = {n: len(a) for n, a in zip(names, arrays)}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"Lengths differ: {lengths}. Give one value per study/unit in each.")
+
+
+# --- checks first needed by models, mastery, data (robust-b) ---
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A True/False switch; 'no', 0 or None are refused rather than read by truthiness."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputError(f"`{name}` must be True or False, got {value!r}.")
+
+
+def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
+    """``value`` must be one of ``choices`` (compared by equality; unhashable values are refused too)."""
+    options = list(choices)
+    try:
+        ok = any(isinstance(value, type(c)) and bool(value == c) for c in options)
+    except Exception:  # noqa: BLE001 - an object whose == fails is not one of the choices
+        ok = False
+    if not ok:
+        hint = closest(value, map(str, options)) if isinstance(value, str) else ""
+        raise InputError(f"`{name}` must be one of {options}, got {value!r}.{hint}")
+    return value
+
+
+def check_seed(value: Any, name: str = "random_seed") -> int | None:
+    """A random seed: None or a whole number >= 0 (numpy's SeedSequence refuses anything else)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"`{name}` must be None or a whole number >= 0, got {value!r}.")
+    return int(value)
+
+
+def check_text(value: Any, name: str) -> str:
+    """A non-empty string (a name, a column, a label)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"`{name}` must be a non-empty string, got {value!r}.")
+    return value
+
+
+def check_path(value: Any, name: str = "path") -> str:
+    """A file-system path given as a string or os.PathLike."""
+    import os
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise InputError(f"`{name}` must be a file path (a string or pathlib.Path), got {value!r}.")
+    return os.fspath(value)
+
+
+def unique_columns(df: pd.DataFrame, columns: Iterable[Any] | None = None, what: str = "data") -> None:
+    """The named columns (all, when ``columns`` is None) must each occur once in ``df``."""
+    cols = df.columns
+    wanted = list(cols) if columns is None else [c for c in columns if c is not None]
+    dup = sorted({str(c) for c in wanted if (cols == c).sum() > 1}) if cols.has_duplicates else []
+    if dup:
+        raise ColumnError(
+            f"Column name(s) {dup} occur more than once in the {what}; rename or drop the duplicates "
+            "(e.g. df.loc[:, ~df.columns.duplicated()])."
+        )
+
+
+def column_names(value: Any, name: str) -> list[str]:
+    """One column name or a list of them (each a string) as a list."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple, pd.Index)) or not items or not all(isinstance(c, str) for c in items):
+        raise InputError(f"`{name}` must be a column name or a list of column names, got {value!r}.")
+    return list(items)
