@@ -128,8 +128,9 @@ def E(fn, kinds, allow_nan=(), **base):
                               for k, v in base.items()}, kinds, tuple(allow_nan))
 
 
-N, P, C, COL, COLS, DF, ARR, RES, SEED, BOOL, LEVEL, CNT = (
-    "num", "prob", "choice", "col", "cols", "df", "array", "result", "seed", "bool", "level", "count")
+N, P, C, COL, COLS, DF, ARR, RES, SEED, BOOL, LEVEL, CNT, COST = (
+    "num", "prob", "choice", "col", "cols", "df", "array", "result", "seed", "bool", "level", "count", "cost")
+# COST: a count that sets the work done (draws, iterations, bins); drawn small so the sweep stays fast
 _t = lambda: TRIAL  # noqa: E731
 _p = lambda: PANEL  # noqa: E731
 _m = lambda: META  # noqa: E731
@@ -278,7 +279,7 @@ ENTRIES: dict[str, Entry] = {
     "influence_diagnostics": E(effects.influence_diagnostics, dict(result=RES), result=_meta_result),
     "leave_one_out": E(effects.leave_one_out, dict(result=RES), result=_meta_result),
     "rank_correlation_test": E(effects.rank_correlation_test, dict(result=RES), result=_meta_result),
-    "trim_and_fill": E(effects.trim_and_fill, dict(result=RES, side=C, max_iter=CNT), result=_meta_result),
+    "trim_and_fill": E(effects.trim_and_fill, dict(result=RES, side=C, max_iter=COST), result=_meta_result),
     "predict_meta": E(effects.predict_meta, dict(result=RES, newmods=ARR), result=_metareg_result, newmods=[1.0, 2.0]),
     "multilevel_meta": E(effects.multilevel_meta, dict(data=DF, yi=COL, vi=COL, study=COL, rho=P),
                          data=_m, yi="yi", vi="vi", study="study"),
@@ -299,7 +300,7 @@ ENTRIES: dict[str, Entry] = {
                        df=_t, outcome="y", treatment="treat", block="block"),
     "block_fixed_effects": E(causal.block_fixed_effects, DATA3 | dict(block=COL, covariates=COLS, se_type=C),
                              df=_t, outcome="y", treatment="treat", block="block", covariates=["x"]),
-    "permutation_test": E(causal.permutation_test, DATA3 | dict(n_permutations=CNT, alternative=C, random_seed=SEED,
+    "permutation_test": E(causal.permutation_test, DATA3 | dict(n_permutations=COST, alternative=C, random_seed=SEED,
                                                                 block=COL),
                           df=_t, outcome="y", treatment="treat", n_permutations=200, random_seed=1),
     "loop": E(causal.loop, DATA3 | dict(covariates=COLS, p_treated=P, imputer=C, random_seed=SEED),
@@ -329,7 +330,7 @@ ENTRIES: dict[str, Entry] = {
     "regression_discontinuity": E(causal.regression_discontinuity, dict(df=DF, outcome=COL, running=COL, cutoff=N,
                                                                         bandwidth=N, kernel=C, bwselect=C),
                                   df=_t, outcome="yrd", running="running", cutoff=0.0),
-    "rd_plot": E(causal.rd_plot, dict(df=DF, outcome=COL, running=COL, cutoff=N, n_bins=CNT, bandwidth=N),
+    "rd_plot": E(causal.rd_plot, dict(df=DF, outcome=COL, running=COL, cutoff=N, n_bins=COST, bandwidth=N),
                  df=_t, outcome="yrd", running="running", cutoff=0.0),
     "did_2x2": E(causal.did_2x2, dict(df=DF, outcome=COL, group=COL, post=COL, cluster=COL, se_type=C),
                  df=_t, outcome="y", group="treat", post="post"),
@@ -341,7 +342,7 @@ ENTRIES: dict[str, Entry] = {
                      df=_p, outcome="y", unit="unit", time="time", first_treated="first"),
     "event_study_plot": E(causal.event_study_plot, dict(table=RES), table=_event_table),
     # ---- causal: attrition
-    "lee_bounds": E(causal.lee_bounds, dict(df=DF, outcome=COL, treatment=COL, n_boot=CNT, random_seed=SEED),
+    "lee_bounds": E(causal.lee_bounds, dict(df=DF, outcome=COL, treatment=COL, n_boot=COST, random_seed=SEED),
                     df=_t, outcome="y_att", treatment="treat", n_boot=50),
     "response_weights": E(causal.response_weights, dict(df=DF, treatment=COL, predictors=COLS, observed=COL,
                                                         by_arm=BOOL),
@@ -455,6 +456,8 @@ def bad_call(draw, name: str):
     frame_arg = "df" if "df" in kwargs else "data" if "data" in kwargs else None
     if kind in (N, CNT):
         kwargs[arg] = draw(number_values)
+    elif kind == COST:
+        kwargs[arg] = draw(st.one_of(st.sampled_from(BAD_NUMBERS), st.integers(min_value=-5, max_value=300)))
     elif kind == P:
         kwargs[arg] = draw(st.one_of(st.sampled_from(BAD_NUMBERS), st.floats(-2, 2)))
     elif kind == LEVEL:
