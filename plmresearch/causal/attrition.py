@@ -199,8 +199,15 @@ def lee_bounds(
                 draws[b] = np.nan
                 continue
             draws[b, :2] = _bounds(y[i], obs[i], t[i])[:2]
-        se_lo, se_hi = np.nanstd(draws, axis=0, ddof=1)
-        ci = _imbens_manski(lo, hi, se_lo, se_hi, ci_level)
+        ok = int(np.isfinite(draws).all(axis=1).sum())
+        if ok >= 2:
+            se_lo, se_hi = np.nanstd(draws, axis=0, ddof=1)
+            ci = _imbens_manski(lo, hi, se_lo, se_hi, ci_level)
+        if not (np.isfinite([se_lo, se_hi]).all() and np.isfinite(ci).all()):
+            notes.append(f"{ok} of {n_boot} bootstrap draws had respondents in both arms and the standard errors "
+                         "or the interval are not finite (NaN); check the outcome and raise `n_boot`.")
+    else:
+        notes.append("n_boot=0: no bootstrap, so standard errors and the confidence interval are NaN.")
     return LeeBounds(
         lower=float(lo), upper=float(hi), trimming_proportion=float(p), trimmed_arm=arm,
         response_treated=float(obs[t == 1].mean()), response_control=float(obs[t == 0].mean()),

@@ -163,7 +163,8 @@ def _tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str) -> tuple[flo
         t2 += adj
         if abs(adj) < 1e-12:
             return max(0.0, t2), it
-    raise ModelError(f"{method} estimation of tau^2 did not converge in 1000 iterations.")
+    raise ModelError(f"{method} estimation of tau^2 did not converge in 1000 iterations for these effect sizes (`yi`) "
+                     "and variances (`vi`); check them, or use a non-iterative estimator (method='DL').")
 
 
 def _se_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, tau2: float) -> float:

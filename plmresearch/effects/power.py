@@ -228,8 +228,11 @@ def _solve_size(design: _Design, sizes: dict[str, float], params: dict[str, Any]
             x -= 1
         while pw(x) < power:
             x += 1
-    res = _result(design, sizes | {key: x}, params, alpha, power, two_tailed, es, f"required {key}")
-    return res
+    try:
+        return _result(design, sizes | {key: x}, params, alpha, power, two_tailed, es, f"required {key}")
+    except InputError as err:  # e.g. an effect so large that the formula asks for a design with no df
+        raise InputError(f"The {key} solved for `effect_size` = {es} is {x:g}, which is not a feasible design: "
+                         f"{err}") from None
 
 
 # ----------------------------------------------------------------------------- designs
