@@ -17,6 +17,10 @@ from scipy import stats
 from plmresearch.effects import hedges_correction, pooled_sd
 from plmresearch.results import Estimate
 
+FEW_DF = 4.0
+"""Below this many cluster-robust degrees of freedom an estimate carries a note: with small-sample
+corrected df under 4 the Type I error can still exceed the nominal level (Tipton 2015, Psychol.
+Methods 20(3), the rule robumeta and clubSandwich users follow)."""
 EFFECT_SIZE_TYPE = "Hedges' g (WWC: unadjusted pooled SD, omega correction)"
 
 
@@ -60,11 +64,19 @@ def build_estimate(
         df = None
         crit = stats.norm.ppf(1 - alpha / 2)
         sf = stats.norm.sf
+    notes = list(notes)
     if se > 0 and math.isfinite(se):
         stat = (est - null) / se
         p = float(2 * sf(abs(stat)))
     else:
+        # the specific checks (outcome variation, clusters per arm, scale) come first; this is the net
         stat, p = float("nan"), float("nan")
+        notes.append(f"The standard error is {se:g}: no test statistic or p-value exists (NaN). "
+                     "Check for an outcome without variation or a degenerate design.")
+    if n_clusters is not None and df is not None and df < FEW_DF:
+        notes.append(f"Only {n_clusters} clusters: the cluster-robust test has {df:.2g} degrees of freedom, so the "
+                     "interval is wide and its coverage rests on few clusters; a permutation test "
+                     "(permutation_test(..., cluster=...)) makes no large-sample assumption.")
     lo, hi = est - crit * se, est + crit * se
     es = es_lo = es_hi = None
     es_type = None

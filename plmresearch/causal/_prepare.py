@@ -16,11 +16,17 @@ import pandas as pd
 from plmresearch.errors import InputError
 from plmresearch.validation import (  # noqa: F401 - check_ci_level is re-exported to the estimators
     binary_indicator,
+    check_choice,
     check_ci_level,
+    normalize_columns,
+    numeric_values,
     require_clusters,
-    require_columns,
+    require_clusters_per_arm,
+    require_column_args,
     require_frame,
     require_numeric,
+    require_outcome_variation,
+    require_scale,
     require_unique,
 )
 
@@ -90,47 +96,59 @@ def prepare(
     cluster: str | None = None,
     block: str | None = None,
     unit: str | None = None,
-    extra_columns: Sequence[str] = (),
+    extra_columns: Sequence[str] | dict[str, str] = (),
     missing: str = "raise",
     min_clusters: int = 2,
+    min_clusters_per_arm: int = 2,
+    check_variation: bool = True,
+    treatment_arg: str = "treatment",
+    covariates_arg: str = "covariates",
 ) -> Prepared:
     """Check the columns and return a validated copy of the analysis rows.
 
     ``missing="raise"`` (default) refuses missing outcomes and says how many
     are missing per arm; ``missing="drop"`` drops them and records the
     per-arm attrition in the notes and in ``attrition``.
+
+    Degenerate designs are refused with a message that says what to do: an outcome constant
+    within each arm (``check_variation``), fewer than ``min_clusters_per_arm`` clusters in an arm.
+    Columns in nullable or categorical dtypes are read as their plain values. ``treatment_arg``
+    and the keys of ``extra_columns`` (a dict argument -> column) name the caller's arguments in messages.
     """
     require_frame(df)
-    for arg, value in (("outcome", outcome), ("treatment", treatment)):
-        if not isinstance(value, str):
-            raise InputError(f"`{arg}` must be a column name (str), got {value!r}.")
-    if missing not in MISSING_CHOICES:
-        raise InputError(f"`missing` must be one of {MISSING_CHOICES}, got {missing!r}.")
-    covariates = as_list(covariates)
+    check_choice(missing, "missing", MISSING_CHOICES)
+    covariates = as_list(covariates, covariates_arg)
+    extra_columns = dict(extra_columns) if isinstance(extra_columns, dict) else {"column": list(extra_columns)}
+    df = require_column_args(df, {"outcome": outcome, treatment_arg: treatment, covariates_arg: covariates,
+                             "cluster": cluster, "block": block, "unit": unit} | extra_columns)
+    extra_columns = [c for v in extra_columns.values() for c in ([v] if isinstance(v, str) else v)]
     cols = [outcome, treatment, *covariates, cluster, block, unit, *extra_columns]
-    require_columns(df, cols)
+    df = normalize_columns(df, cols)
     if outcome == treatment:
         raise InputError(f"`outcome` and `treatment` are the same column '{outcome}'.")
     if outcome in covariates or treatment in covariates:
-        raise InputError("The outcome and the treatment must not be listed among the covariates.")
+        raise InputError(f"`{covariates_arg}` lists the outcome or the {treatment_arg} column "
+                         f"({[c for c in covariates if c in (outcome, treatment)]}); remove it from `{covariates_arg}`.")
     require_numeric(df, outcome)
     for c in covariates:
-        require_numeric(df, c)
-        n_bad = int(df[c].isna().sum())
+        x = numeric_values(df[c], c)
+        n_bad = int(np.isnan(x).sum())
         if n_bad:
             raise InputError(
                 f"Covariate '{c}' has {n_bad} missing value(s). Missing covariates are not attrition: "
                 "impute them (e.g. mean plus a missingness indicator) or drop the column."
             )
+        require_scale(x, c, "Covariate")
     for c in extra_columns:
-        require_numeric(df, c)
-        n_bad = int(df[c].isna().sum())
+        x = numeric_values(df[c], c)
+        n_bad = int(np.isnan(x).sum())
         if n_bad:
             raise InputError(f"Column '{c}' has {n_bad} missing value(s); every unit needs a value. "
                              "Fill in or drop those rows explicitly.")
+        require_scale(x, c)
     if unit is not None:
         require_unique(df, unit)
-    t_all = binary_indicator(df, treatment)
+    t_all = binary_indicator(df, treatment, what=treatment_arg if treatment_arg != "treatment" else "treatment")
     for name, col in (("cluster", cluster), ("block", block)):
         if col is not None and df[col].isna().any():
             raise InputError(
@@ -165,10 +183,13 @@ def prepare(
         arm = "treatment" if t.sum() == 0 else "control"
         raise InputError(f"The {arm} arm has no unit with an observed outcome '{outcome}'.")
     y = data[outcome].to_numpy(dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise InputError(f"Outcome '{outcome}' has infinite values; fix or drop them first.")
+    require_scale(y, outcome, "Outcome")
     if cluster is not None:
         require_clusters(data, cluster, minimum=min_clusters)
+        if min_clusters_per_arm:
+            require_clusters_per_arm(data[cluster].to_numpy(), t, cluster, minimum=min_clusters_per_arm)
+    if check_variation:
+        require_outcome_variation(y, t, outcome)
     return Prepared(data=data, y=y, t=t, notes=notes, attrition=attrition)
 
 
@@ -176,7 +197,7 @@ def covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> np.ndarra
     """Numeric covariates as a float matrix (bool as 0/1); constant columns are an error."""
     if not covariates:
         return np.empty((len(data), 0))
-    X = data[list(covariates)].astype(float).to_numpy()
+    X = np.column_stack([numeric_values(data[c], c) for c in covariates])
     const = [c for c, s in zip(covariates, X.std(axis=0)) if s == 0]
     if const:
         raise InputError(f"Covariate(s) {const} are constant in the analysis sample; remove them.")

@@ -32,7 +32,16 @@ from scipy import optimize, stats
 from plmresearch.causal._prepare import as_list, check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate, Record, level_label
-from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import (
+    binary_indicator,
+    numeric_values,
+    require_column_args,
+    require_frame,
+    require_numeric,
+    require_outcome_variation,
+    require_scale,
+)
+from plmresearch.validation import check_seed
 
 
 @dataclass(frozen=True)
@@ -149,13 +158,17 @@ def lee_bounds(
     random_seed : seed of the bootstrap.
     """
     ci_level = check_ci_level(ci_level)
+    random_seed = check_seed(random_seed)
     require_frame(df)
-    require_columns(df, [outcome, treatment, observed])
+    df = require_column_args(df, {"outcome": outcome, "treatment": treatment, "observed": observed})
     require_numeric(df, outcome)
-    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1:
+    if isinstance(n_boot, (bool, np.bool_)) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0 or n_boot == 1:
         raise InputError(f"`n_boot` must be 0 or an integer >= 2, got {n_boot!r}.")
+    if n_boot > 1_000_000:
+        raise InputError(f"`n_boot` = {n_boot} bootstrap draws is far more than needed (1000 to 10000 are typical).")
     t = binary_indicator(df, treatment).astype(int)
-    y = df[outcome].to_numpy(float)
+    y = numeric_values(df[outcome], outcome)
+    require_scale(y, outcome, "Outcome")
     if observed is None:
         obs = ~np.isnan(y)
     else:
@@ -169,6 +182,7 @@ def lee_bounds(
         if (obs & (t == arm)).sum() < 2:
             raise InputError(f"The {name} arm has fewer than 2 units with an observed '{outcome}'; "
                              "bounds need respondents in both arms.")
+    require_outcome_variation(y[obs], t[obs], outcome)
     lo, hi, p, arm = _bounds(y, obs, t)
     notes = []
     if p == 0:
@@ -176,7 +190,7 @@ def lee_bounds(
     se_lo = se_hi = float("nan")
     ci = (float("nan"), float("nan"))
     if n_boot:
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(check_seed(random_seed))
         idx1, idx0 = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
         draws = np.empty((n_boot, 2))
         for b in range(n_boot):
@@ -185,8 +199,15 @@ def lee_bounds(
                 draws[b] = np.nan
                 continue
             draws[b, :2] = _bounds(y[i], obs[i], t[i])[:2]
-        se_lo, se_hi = np.nanstd(draws, axis=0, ddof=1)
-        ci = _imbens_manski(lo, hi, se_lo, se_hi, ci_level)
+        ok = int(np.isfinite(draws).all(axis=1).sum())
+        if ok >= 2:
+            se_lo, se_hi = np.nanstd(draws, axis=0, ddof=1)
+            ci = _imbens_manski(lo, hi, se_lo, se_hi, ci_level)
+        if not (np.isfinite([se_lo, se_hi]).all() and np.isfinite(ci).all()):
+            notes.append(f"{ok} of {n_boot} bootstrap draws had respondents in both arms and the standard errors "
+                         "or the interval are not finite (NaN); check the outcome and raise `n_boot`.")
+    else:
+        notes.append("n_boot=0: no bootstrap, so standard errors and the confidence interval are NaN.")
     return LeeBounds(
         lower=float(lo), upper=float(hi), trimming_proportion=float(p), trimmed_arm=arm,
         response_treated=float(obs[t == 1].mean()), response_control=float(obs[t == 0].mean()),
@@ -223,16 +244,16 @@ def response_weights(
         raise InputError("`predictors` is empty: name the baseline columns that predict response.")
     if (observed is None) == (outcome is None):
         raise InputError("Pass exactly one of `observed` (0/1 column) or `outcome` (missing = attrited).")
-    require_columns(df, [treatment, observed, outcome, *preds])
+    df = require_column_args(df, {"treatment": treatment, "observed": observed, "outcome": outcome, "predictors": preds})
     for c in preds:
-        require_numeric(df, c)
+        require_scale(numeric_values(df[c], c), c, "Predictor")
         if df[c].isna().any():
             raise InputError(f"Predictor '{c}' has {int(df[c].isna().sum())} missing value(s); the response "
                              "model needs every randomized unit. Impute (e.g. mean plus a missingness "
                              "indicator) first.")
     t = binary_indicator(df, treatment).astype(int)
     r = (~df[outcome].isna()).to_numpy() if observed is None else binary_indicator(df, observed).astype(bool)
-    X = sm.add_constant(df[preds].astype(float).to_numpy(), has_constant="add")
+    X = sm.add_constant(np.column_stack([numeric_values(df[c], c) for c in preds]), has_constant="add")
     if not by_arm:
         X = np.column_stack([X, t])
     p = np.empty(len(df))
@@ -242,7 +263,8 @@ def response_weights(
             p[g] = 1.0
             continue
         if not r[g].any():
-            raise ModelError("No unit responded in an arm; response weights are undefined.")
+            what = f"`outcome` '{outcome}' is missing" if observed is None else f"`observed` '{observed}' is 0"
+            raise ModelError(f"No unit responded in an arm ({what} for all of them); response weights are undefined.")
         try:
             fit = sm.Logit(r[g].astype(float), X[g]).fit(disp=0, maxiter=200)
         except Exception as err:  # perfect separation, singular matrix
@@ -281,7 +303,7 @@ def ipw_attrition(
 
     covs = as_list(covariates)
     require_frame(df)
-    require_columns(df, [outcome, treatment, *covs])
+    df = require_column_args(df, {"outcome": outcome, "treatment": treatment, "covariates": covs})
     w = response_weights(df, treatment, predictors, outcome=outcome, by_arm=by_arm)
     data = df.assign(_ipw=w)
     resp = data[data[outcome].notna()]

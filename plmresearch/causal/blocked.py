@@ -229,13 +229,17 @@ def block_effects(
         se = float(1 / np.sqrt((1 / tab.std_error**2).sum()))
         df_ = None
         q = float((((tab.estimate - est) / tab.std_error) ** 2).sum())
-        extra_het = {"Q": q, "Q_df": nb - 1, "Q_p_value": float(stats.chi2.sf(q, nb - 1))}
+        extra_het = {"Q": q, "Q_df": nb - 1, "Q_p_value": float(stats.chi2.sf(q, nb - 1))} if nb > 1 else {}
     else:
         w = pd.Series(np.full(nb, 1 / nb))
         est = float(tab.estimate.mean())
         se = float(np.sqrt((tab.std_error**2).sum()) / nb)
         df_ = len(p.y) - 2 * nb
         extra_het = {}
+    notes = list(p.notes)
+    if nb == 1:
+        notes.append(f"Block column '{block}' has a single block: the estimate is that block's difference in means "
+                     "and there is no heterogeneity test across blocks.")
     return build_estimate(
         estimate=est,
         std_error=se,
@@ -244,7 +248,7 @@ def block_effects(
         ci_level=ci_level,
         y=p.y,
         t=p.t,
-        notes=p.notes,
+        notes=notes,
         extra={"blocks": tab.assign(weight=w.to_numpy())} | extra_het
         | ({"attrition": p.attrition} if p.attrition else {}),
     )

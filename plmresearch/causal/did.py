@@ -21,9 +21,18 @@ import pandas as pd
 from plmresearch.causal._effect import build_estimate
 from plmresearch.causal._ols import check_se_type, ols, se_label
 from plmresearch.causal._prepare import check_ci_level, prepare
-from plmresearch.errors import InputError, PlmWarning
+from plmresearch.errors import InputError, ModelError, PlmWarning
 from plmresearch.results import Estimate
-from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import (
+    binary_indicator,
+    check_choice,
+    finite,
+    numeric_values,
+    require_column_args,
+    require_scale,
+    require_variation,
+    require_frame,
+)
 
 
 class StaggeredTimingWarning(PlmWarning):
@@ -50,8 +59,9 @@ def did_2x2(
     unadjusted pooled SD of the post-period outcome between groups (WWC).
     """
     ci_level = check_ci_level(ci_level)
-    p = prepare(df, outcome, group, cluster=cluster, extra_columns=[post], missing=missing)
-    post_v = binary_indicator(p.data, post)
+    p = prepare(df, outcome, group, cluster=cluster, extra_columns={"post": post}, missing=missing,
+                treatment_arg="group")
+    post_v = binary_indicator(p.data, post, what="period", levels=("pre-period", "post-period"))
     g = p.t
     cells = pd.crosstab(g, post_v)
     if cells.shape != (2, 2) or (cells.to_numpy() < 2).any():
@@ -70,10 +80,13 @@ def did_2x2(
     )
 
 
-def _panel(df, outcome, unit, time, cols, missing):
+def _panel(df, outcome, unit, time, cols: dict, missing):
     require_frame(df)
-    require_columns(df, [outcome, unit, time, *cols])
-    require_numeric(df, outcome)
+    check_choice(missing, "missing", ("raise", "drop"))
+    df = require_column_args(df, {"outcome": outcome, "unit": unit, "time": time} | cols)
+    y = numeric_values(df[outcome], outcome)
+    require_scale(y, outcome, "Outcome")
+    require_variation(y, outcome, "outcome")
     for c in (unit, time):
         if df[c].isna().any():
             raise InputError(f"Column '{c}' has {int(df[c].isna().sum())} missing value(s).")
@@ -139,9 +152,9 @@ def twfe(
     se_type = check_se_type(se_type, clustered=True)
     if stata_fe not in ("areg", "xtreg"):
         raise InputError(f"`stata_fe` must be 'areg' or 'xtreg', got {stata_fe!r}.")
-    data, notes = _panel(df, outcome, unit, time, [treatment], missing)
+    data, notes = _panel(df, outcome, unit, time, {"treatment": treatment}, missing)
     cluster = cluster or unit
-    require_columns(data, [cluster])
+    data = require_column_args(data, {"cluster": cluster})
     if stata_fe == "xtreg" and (data.groupby(unit)[cluster].nunique() > 1).any():
         raise InputError(f"stata_fe='xtreg' needs every unit of '{unit}' inside one cluster of '{cluster}' "
                          "(Stata's xtreg refuses panels not nested within clusters); use stata_fe='areg'.")
@@ -186,9 +199,17 @@ def event_study(
     the reference period has estimate 0), CR2 SEs clustered by unit.
     """
     ci_level = check_ci_level(ci_level)
-    data, notes = _panel(df, outcome, unit, time, [first_treated], missing)
-    require_numeric(data, time)
-    require_numeric(data, first_treated)
+    reference_v = finite(reference, "reference")
+    if not reference_v.is_integer():
+        raise InputError(f"`reference` must be a whole number of periods (e.g. -1), got {reference!r}.")
+    reference = int(reference_v)
+    data, notes = _panel(df, outcome, unit, time, {"first_treated": first_treated}, missing)
+    for c in (time, first_treated):
+        v = numeric_values(data[c], c)
+        require_scale(v, c)
+        if not np.all(np.isnan(v) | (v == np.round(v))) or np.nanmax(np.abs(v), initial=0) > 1e9:
+            raise InputError(f"Column '{c}' must hold whole-number periods (e.g. years or terms numbered 1, 2, ...); "
+                             "recode it before the event study.")
     ft = data.groupby(unit)[first_treated].nunique(dropna=False)
     if (ft > 1).any():
         raise InputError(f"'{first_treated}' must be constant within each unit of '{unit}'.")
@@ -202,6 +223,10 @@ def event_study(
         if not lo < reference < hi + 1:
             raise InputError(f"`window` {window} must contain the reference period {reference}.")
         r = np.clip(r, lo, hi)
+    if reference not in set(r[treated]):
+        raise InputError(f"`reference` = {reference} is not a relative time observed in the data (`time` minus "
+                         f"`first_treated` '{first_treated}': {[int(v) for v in sorted(set(r[treated]))][:12]}); "
+                         "pick one of them (usually -1), or check the `first_treated` column.")
     levels = sorted(set(r[treated]) - {reference})
     if len(data.loc[treated, first_treated].unique()) > 1:
         warnings.warn("Staggered treatment timing: event-study TWFE coefficients can be contaminated by effects from "
@@ -212,7 +237,12 @@ def event_study(
     X = np.column_stack([np.ones(len(r)), E, U, T])
     y = data[outcome].to_numpy(float)
     idx = list(range(1, len(levels) + 1))
-    fit = ols(y, X, se_type="CR2", cluster=data[unit].to_numpy(), df_for=idx)
+    try:
+        fit = ols(y, X, se_type="CR2", cluster=data[unit].to_numpy(), df_for=idx)
+    except ModelError as err:
+        raise ModelError(f"{err} In an event study this means the relative times of `first_treated` "
+                         f"('{first_treated}') are not separable from the periods of `time` ('{time}'): "
+                         "e.g. no never-treated or not-yet-treated comparison; check both columns.") from None
     from scipy import stats
 
     se = np.sqrt(np.diag(fit.vcov)[idx])

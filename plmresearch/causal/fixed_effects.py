@@ -35,7 +35,13 @@ from plmresearch.causal._ols import check_se_type, ols, robust_vcov, se_label
 from plmresearch.causal._prepare import as_list, check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import require_columns, require_frame, require_numeric
+from plmresearch.validation import (
+    numeric_values,
+    require_column_args,
+    require_frame,
+    require_scale,
+    require_variation,
+)
 
 STATA_FE = ("areg", "xtreg")
 _DUMMY_SE = ("HC2", "HC3", "CR2")
@@ -56,9 +62,11 @@ def _check_common(df, outcome, regressors, absorb, cluster, weights, missing, ex
         raise InputError(f"`absorb` must be one column name (str), got {absorb!r}.")
     if missing not in ("raise", "drop"):
         raise InputError(f"`missing` must be 'raise' or 'drop', got {missing!r}.")
-    require_columns(df, [outcome, *regs, absorb, cluster, weights, *extra])
+    df = require_column_args(df, {"outcome": outcome, "regressors": regs, "absorb": absorb, "cluster": cluster, "weights": weights, "covariates": list(extra)})
     for c in [outcome, *regs, *([weights] if weights else []), *extra]:
-        require_numeric(df, c)
+        require_scale(numeric_values(df[c], c), c)
+    y = numeric_values(df[outcome], outcome)
+    require_variation(y, outcome, "outcome", "A constant outcome has no variation to explain; check the column.")
     return regs
 
 

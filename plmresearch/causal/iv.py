@@ -19,7 +19,13 @@ from plmresearch.causal._ols import check_se_type, ols, robust_vcov, se_label
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import binary_indicator
+from plmresearch.validation import (
+    binary_indicator,
+    numeric_values,
+    require_column_args,
+    require_frame,
+    require_variation,
+)
 
 
 def iv_late(
@@ -63,7 +69,7 @@ def iv_late(
     if treatment_received == assignment:
         raise InputError("`treatment_received` and `assignment` are the same column; the instrument must differ.")
     p = prepare(df, outcome, assignment, covariates=covs, cluster=cluster, unit=unit, missing=missing,
-                extra_columns=[treatment_received])
+                extra_columns={"treatment_received": treatment_received}, treatment_arg="assignment")
     d = binary_indicator(p.data, treatment_received)
     z = p.t
     W = covariate_matrix(p.data, covs)
@@ -165,6 +171,14 @@ def iv_regression(
     covs = as_list(covariates)
     if not inst:
         raise InputError("`instruments` is empty: name at least one excluded instrument.")
+    require_frame(df)
+    require_column_args(df, {"outcome": outcome, "endogenous": endogenous, "instruments": inst, "covariates": covs,
+                             "absorb": absorb, "cluster": cluster})
+    if outcome in covs or outcome in inst or outcome == endogenous:
+        raise InputError(f"The outcome '{outcome}' is also given as `endogenous`, `instruments` or `covariates`; "
+                         "remove it there.")
+    require_variation(numeric_values(df[endogenous], endogenous), endogenous, "endogenous regressor",
+                      "Check `endogenous`: a constant regressor has no effect to estimate.")
     regs = _check_common(df, outcome, [endogenous, *covs], absorb, cluster, None, missing, extra=inst)
     if endogenous in inst:
         raise InputError(f"'{endogenous}' is both the endogenous regressor and an instrument.")

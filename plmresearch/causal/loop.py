@@ -27,7 +27,7 @@ from plmresearch.causal._effect import build_estimate
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import probability
+from plmresearch.validation import check_choice, check_seed, count, probability
 
 IMPUTERS = ("ols", "rf")
 
@@ -108,9 +108,13 @@ def loop(
     random_seed : seed of the forest (``imputer="rf"``); required for reproducibility.
     """
     ci_level = check_ci_level(ci_level)
+    random_seed = check_seed(random_seed)
     p_ = probability(p_treated, "p_treated", open_low=True, open_high=True)
-    if imputer not in IMPUTERS:
-        raise InputError(f"`imputer` must be one of {IMPUTERS}, got {imputer!r}.")
+    check_choice(imputer, "imputer", IMPUTERS)
+    n_estimators = count(n_estimators, "n_estimators")
+    node_size = count(node_size, "node_size")
+    if n_estimators > 100_000:
+        raise InputError(f"`n_estimators` = {n_estimators} trees is far beyond what the forest needs (500 is typical).")
     covs = as_list(covariates)
     p = prepare(df, outcome, treatment, covariates=covs, unit=unit, missing=missing)
     y, t = p.y, p.t
@@ -130,7 +134,7 @@ def loop(
         chat[co], chat[tr] = _ols_arm(y[co], X[co], X[tr])
         how = f"leave-one-out OLS on {len(covs)} covariate(s)"
     else:
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(check_seed(random_seed))
         s1, s0 = (int(s) for s in rng.integers(0, 2**31 - 1, size=2))
         that[tr], that[co] = _rf_arm(y[tr], X[tr], X[co], s1, n_estimators, node_size)
         chat[co], chat[tr] = _rf_arm(y[co], X[co], X[tr], s0, n_estimators, node_size)

@@ -23,7 +23,7 @@ from plmresearch.causal._prepare import check_ci_level, prepare
 from plmresearch.causal.randomized import _require_cluster_level_treatment
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
-from plmresearch.validation import count
+from plmresearch.validation import check_seed, count
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 
@@ -63,7 +63,11 @@ def permutation_test(
     permuted statistics, ``extra['exact']`` says whether all assignments were enumerated.
     """
     ci_level = check_ci_level(ci_level)
+    random_seed = check_seed(random_seed)
     n_perm = count(n_permutations, "n_permutations", minimum=100)
+    if n_perm > 10_000_000:
+        raise InputError(f"`n_permutations` = {n_perm} is more than 10 million draws: too slow and too large to hold; "
+                         "5000 to 100000 give a precise p-value.")
     if alternative not in ALTERNATIVES:
         raise InputError(f"`alternative` must be one of {ALTERNATIVES}, got {alternative!r}.")
     p = prepare(df, outcome, treatment, cluster=cluster, block=block, unit=unit, missing=missing)
@@ -104,7 +108,7 @@ def permutation_test(
             for m, chosen in zip(members, combo):
                 assign[r, m[list(chosen)]] = 1
     else:
-        rng = np.random.default_rng(random_seed)
+        rng = np.random.default_rng(check_seed(random_seed))
         assign = np.zeros((n_perm, n_ru))
         for m, k in zip(members, ks):
             keys = rng.random((n_perm, len(m)))

@@ -26,7 +26,16 @@ from plmresearch.causal._ols import ols
 from plmresearch.causal._prepare import as_list, check_ci_level, covariate_matrix, prepare
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import binary_indicator, require_columns, require_frame, require_numeric
+from plmresearch.validation import (
+    array_1d,
+    binary_indicator,
+    check_seed,
+    number,
+    numeric_values,
+    require_column_args,
+    require_frame,
+    require_scale,
+)
 
 ESTIMANDS = ("ATE", "ATT")
 
@@ -56,9 +65,9 @@ def propensity_scores(df: pd.DataFrame, treatment: str, covariates: Sequence[str
     covs = as_list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; the propensity score needs covariates.")
-    require_columns(df, [treatment, *covs])
+    df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     for c in covs:
-        require_numeric(df, c)
+        require_scale(numeric_values(df[c], c), c, "Covariate")
         if df[c].isna().any():
             raise InputError(f"Covariate '{c}' has {int(df[c].isna().sum())} missing value(s); impute or drop them.")
     t = binary_indicator(df, treatment)
@@ -72,10 +81,16 @@ def _weights(t: np.ndarray, ps: np.ndarray, estimand: str) -> np.ndarray:
     return np.where(t == 1, 1.0, ps / (1 - ps))
 
 
-def _check_overlap(ps: np.ndarray, notes: list[str], trim: float | None) -> np.ndarray:
+def _check_overlap(ps: np.ndarray, notes: list[str], trim: float | None, t: np.ndarray | None = None) -> np.ndarray:
+    trim = number(trim, "trim", low=0, high=0.5, high_open=True, allow_none=True)
     keep = np.ones(len(ps), dtype=bool)
     if trim is not None:
         keep = (ps >= trim) & (ps <= 1 - trim)
+        if t is not None:
+            n1, n0 = int(t[keep].sum()), int((1 - t[keep]).sum())
+            if min(n1, n0) < 2:
+                raise InputError(f"`trim` = {trim!r} leaves {n1} treated and {n0} control unit(s) with propensity in "
+                                 f"[{trim}, {1 - trim}]; at least 2 per arm are needed. Use a smaller `trim`.")
         notes.append(f"trimmed {int((~keep).sum())} unit(s) with propensity outside [{trim}, {1 - trim}] "
                      "(Crump et al. 2009); the estimand is the effect in the overlap region.")
     extreme = int(((ps < 0.01) | (ps > 0.99)).sum())
@@ -112,7 +127,7 @@ def ipw(
     X = covariate_matrix(p.data, covs)
     ps = _logit_scores(p.t, X, covs)
     notes = list(p.notes)
-    keep = _check_overlap(ps, notes, trim)
+    keep = _check_overlap(ps, notes, trim, p.t)
     y, t, ps_k = p.y[keep], p.t[keep], ps[keep]
     w = _weights(t, ps_k, estimand)
     fit = ols(y, np.column_stack([np.ones_like(t), t]), se_type="HC2", weights=w)
@@ -153,7 +168,7 @@ def aipw(
     p = prepare(df, outcome, treatment, covariates=sorted(set(covs) | set(ocovs)), unit=unit, missing=missing)
     notes = list(p.notes)
     ps = _logit_scores(p.t, covariate_matrix(p.data, covs), covs)
-    keep = _check_overlap(ps, notes, trim)
+    keep = _check_overlap(ps, notes, trim, p.t)
     y, t, e = p.y[keep], p.t[keep], ps[keep]
     Z = np.column_stack([np.ones(len(y)), covariate_matrix(p.data.loc[keep], ocovs)])
     mu = {}
@@ -197,8 +212,8 @@ def match(
     covs = as_list(covariates)
     if not covs:
         raise InputError("`covariates` is empty; matching needs covariates.")
-    if caliper is not None and (not np.isfinite(caliper) or caliper <= 0):
-        raise InputError(f"`caliper` must be a positive number of SDs (or None), got {caliper!r}.")
+    caliper = number(caliper, "caliper", low=0, low_open=True, allow_none=True)  # SDs of the logit score
+    random_seed = check_seed(random_seed)
     p = prepare(df, outcome, treatment, covariates=covs, unit=unit, missing=missing)
     ps = np.clip(_logit_scores(p.t, covariate_matrix(p.data, covs), covs), 1e-12, 1 - 1e-12)
     lps = np.log(ps / (1 - ps))
@@ -259,7 +274,7 @@ def balance_table(
 
     smd = (mean_t - mean_c) / sqrt((sd_t^2 + sd_c^2) / 2), with the *unadjusted* SDs in the
     denominator also after weighting/matching (Austin 2009; Austin & Stuart 2015). Also the
-    variance ratio sd_t^2 / sd_c^2. |smd| < 0.1 is the usual balance threshold
+    variance ratio sd_t^2 / sd_c^2 (NaN when the control arm's variance is 0). |smd| < 0.1 is the usual balance threshold
     (WWC uses 0.05 / 0.25 on a Hedges' g scale for baseline equivalence).
 
     Parameters
@@ -269,19 +284,27 @@ def balance_table(
     """
     require_frame(df)
     covs = as_list(covariates)
-    require_columns(df, [treatment, *covs])
+    df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     if weights is not None and matched is not None:
         raise InputError("Give either `weights` or `matched`, not both.")
     t = binary_indicator(df, treatment)
+    if weights is not None:
+        weights = array_1d(weights, "weights")
+        if len(weights) != len(df) or (weights < 0).any() or not (weights > 0).any():
+            raise InputError(f"`weights` must hold one non-negative weight per row ({len(df)}), not all 0; "
+                             f"got {len(weights)} value(s).")
     rows = []
     for c in covs:
-        require_numeric(df, c)
-        x = df[c].astype(float).to_numpy()
+        x = numeric_values(df[c], c)
         if np.isnan(x).any():
             raise InputError(f"Covariate '{c}' has missing values; impute or drop them before checking balance.")
+        require_scale(x, c, "Covariate")
         m1, m0 = x[t == 1].mean(), x[t == 0].mean()
         v1, v0 = x[t == 1].var(ddof=1), x[t == 0].var(ddof=1)
         denom = np.sqrt((v1 + v0) / 2)
+        if not denom > 0:
+            raise InputError(f"Covariate '{c}' is constant within both arms: its standardized difference is "
+                             "undefined (0/0). Drop it from `covariates` (and report its values separately).")
         row = {"covariate": c, "mean_treated": m1, "mean_control": m0,
                "smd_before": (m1 - m0) / denom if denom > 0 else np.nan,
                "variance_ratio_before": v1 / v0 if v0 > 0 else np.nan}
@@ -312,6 +335,7 @@ def love_plot(table: pd.DataFrame, *, threshold: float = 0.1, ax=None):
 
     if not isinstance(table, pd.DataFrame) or "smd_before" not in table or "covariate" not in table:
         raise InputError("`table` must be a balance table from balance_table() (columns 'covariate', 'smd_before').")
+    threshold = number(threshold, "threshold", low=0, low_open=True)
     fig, ax = figure_axes(ax, (6, 0.4 * len(table) + 1.5))
     pos = np.arange(len(table))
     ax.scatter(table.smd_before.abs(), pos, marker="o", facecolors="none", edgecolors="C0", label="before")

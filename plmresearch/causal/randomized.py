@@ -215,7 +215,8 @@ def ancova(
     covs = as_list(pretest, "pretest")
     if not covs:
         raise InputError("`pretest` is empty; give the pretest column (or a list of covariates).")
-    p = prepare(df, outcome, treatment, covariates=covs, cluster=cluster, unit=unit, missing=missing)
+    p = prepare(df, outcome, treatment, covariates=covs, cluster=cluster, unit=unit, missing=missing,
+                covariates_arg="pretest")
     X = np.column_stack([np.ones_like(p.t), p.t, covariate_matrix(p.data, covs)])
     se_type = check_se_type(se_type, cluster is not None)
     fit = ols(p.y, X, se_type=se_type, cluster=None if cluster is None else p.data[cluster].to_numpy(), df_for=[1])

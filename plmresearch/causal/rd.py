@@ -16,14 +16,27 @@ from plmresearch.causal._effect import EFFECT_SIZE_TYPE, wwc_scale
 from plmresearch.causal._prepare import check_ci_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Estimate
-from plmresearch.validation import finite, require_columns, require_frame, require_numeric
+from plmresearch.validation import (
+    check_choice,
+    count,
+    finite,
+    number,
+    numeric_values,
+    require_column_args,
+    require_frame,
+    require_numeric,
+    require_scale,
+    require_variation,
+)
 
 KERNELS = ("triangular", "epanechnikov", "uniform")
+BWSELECT = ("mserd", "msetwo", "msesum", "msecomb1", "msecomb2", "cerrd", "certwo", "cersum", "cercomb1", "cercomb2")
+"""rdrobust's bandwidth selectors (rdbwselect documentation)."""
 
 
 def _rd_inputs(df, outcome, running, cutoff, missing):
     require_frame(df)
-    require_columns(df, [outcome, running])
+    df = require_column_args(df, {"outcome": outcome, "running": running})
     require_numeric(df, outcome)
     require_numeric(df, running)
     c = finite(cutoff, "cutoff")
@@ -41,8 +54,13 @@ def _rd_inputs(df, outcome, running, cutoff, missing):
         if missing != "drop":
             raise InputError(f"`missing` must be 'raise' or 'drop', got {missing!r}.")
         notes.append("attrition: " + msg + " Units without an outcome were dropped.")
-    y = df[outcome].to_numpy(dtype=float)[~miss]
+    y = numeric_values(df[outcome], outcome)[~miss]
     x = x[~miss]
+    if not len(y):
+        raise InputError(f"Outcome '{outcome}' is missing in every row; there is nothing to analyse.")
+    require_scale(y, outcome, "Outcome")
+    require_scale(x, running, "Running variable")
+    require_variation(y, outcome, "outcome")
     if (x >= c).sum() < 5 or (x < c).sum() < 5:
         raise InputError(f"Fewer than 5 units on one side of the cutoff {c} in '{running}'; check the cutoff.")
     return y, x, c, notes
@@ -81,12 +99,14 @@ def regression_discontinuity(
     from rdrobust import rdrobust
 
     ci_level = check_ci_level(ci_level)
-    if kernel not in KERNELS:
-        raise InputError(f"`kernel` must be one of {KERNELS}, got {kernel!r}.")
+    check_choice(kernel, "kernel", KERNELS)
+    check_choice(bwselect, "bwselect", BWSELECT)
+    if bandwidth is not None:
+        number(bandwidth, "bandwidth", low=0, low_open=True)
     y, x, c, notes = _rd_inputs(df, outcome, running, cutoff, missing)
     kw = {}
     if cluster is not None:
-        require_columns(df, [cluster])
+        df = require_column_args(df, {"cluster": cluster})
         cl = df.loc[df[outcome].notna(), cluster]
         if cl.isna().any():
             raise InputError(f"Cluster column '{cluster}' has missing values.")
@@ -98,7 +118,8 @@ def regression_discontinuity(
     try:
         r = rdrobust(y, x, c=c, kernel=kernel[:3] if kernel != "uniform" else "uni", level=100 * ci_level, **kw)
     except Exception as err:  # rdrobust raises bare Exceptions with its own messages
-        raise ModelError(f"rdrobust could not fit the discontinuity: {err}") from None
+        raise ModelError(f"rdrobust could not fit the discontinuity: {err}. Check `outcome` ('{outcome}'), `running` "
+                         f"('{running}'), `cutoff` ({c})" + (" and `bandwidth`." if bandwidth is not None else ".")) from None
     coef = r.coef.iloc[:, 0].to_numpy()
     se = r.se.iloc[:, 0].to_numpy()
     ci = r.ci.to_numpy()
@@ -141,6 +162,11 @@ def rd_plot(
     one unless given). Returns a matplotlib Figure."""
     from plmresearch._plotting import figure_axes
 
+    n_bins = count(n_bins, "n_bins", minimum=1)
+    if n_bins > 10_000:
+        raise InputError(f"`n_bins` = {n_bins} is more bins than a plot can show; use at most 10000 (20 is typical).")
+    if bandwidth is not None:
+        number(bandwidth, "bandwidth", low=0, low_open=True)
     y, x, c, _ = _rd_inputs(df, outcome, running, cutoff, "drop")
     if bandwidth is None:
         bandwidth = regression_discontinuity(df.dropna(subset=[outcome]), outcome, running, c).extra["bandwidth"]

@@ -14,7 +14,7 @@ from scipy import optimize, special, stats
 from plmresearch.errors import InputError
 from plmresearch.results import EFFECT_SIZE_COLUMNS, EffectSize  # noqa: F401 - re-exported
 from plmresearch.validation import check_ci_level as check_level  # noqa: F401 - the one level check
-from plmresearch.validation import finite, probability
+from plmresearch.validation import check_choice, finite, probability  # noqa: F401 - check_choice re-exported
 
 # ----------------------------------------------------------------------------- checks
 
@@ -40,12 +40,6 @@ def check_variance(value: Any, name: str, allow_zero: bool = False) -> float:
     if v < 0 or (v == 0 and not allow_zero):
         raise InputError(f"`{name}` must be a {'non-negative' if allow_zero else 'positive'} variance, got {value!r}.")
     return v
-
-
-def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise InputError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
-    return value
 
 
 def check_icc(value: Any, name: str = "icc") -> float:

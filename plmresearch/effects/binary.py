@@ -15,7 +15,8 @@ import pandas as pd
 
 from plmresearch.effects._common import EffectSize, check_choice, check_level, check_n, normal_ci
 from plmresearch.errors import InputError
-from plmresearch.validation import finite, probability
+from plmresearch.validation import require_column_args, finite, probability
+from plmresearch.validation import finite_or_input_error
 
 COX_CONSTANT = 1.65
 
@@ -29,6 +30,9 @@ def _cell(value, name: str) -> float:
 
 def _cells(a, b, c, d, add: float) -> tuple[float, float, float, float]:
     a, b, c, d = (_cell(x, n) for x, n in zip((a, b, c, d), ("a", "b", "c", "d")))
+    add = finite(add, "add")
+    if add < 0:
+        raise InputError(f"`add` (the continuity correction) must be >= 0, got {add!r}.")
     if a + b == 0 or c + d == 0:
         raise InputError("Each group needs at least one unit: a + b and c + d must be positive.")
     if min(a, b, c, d) == 0:
@@ -38,6 +42,7 @@ def _cells(a, b, c, d, add: float) -> tuple[float, float, float, float]:
     return a, b, c, d
 
 
+@finite_or_input_error
 def log_odds_ratio(a: float, b: float, c: float, d: float, *, add: float = 0.5,
                    ci_level: float = 0.95) -> EffectSize:
     """Log odds ratio from a 2x2 table.
@@ -56,6 +61,7 @@ def log_odds_ratio(a: float, b: float, c: float, d: float, *, add: float = 0.5,
                       n_treated=a + b, n_control=c + d)
 
 
+@finite_or_input_error
 def risk_difference(a: float, b: float, c: float, d: float, *, ci_level: float = 0.95) -> EffectSize:
     """Risk difference ``a/(a+b) - c/(c+d)`` with variance ``p1(1-p1)/n1 + p2(1-p2)/n2``
     (metafor ``escalc(measure="RD")``, default ``vtype="LS"``)."""
@@ -71,6 +77,7 @@ def risk_difference(a: float, b: float, c: float, d: float, *, ci_level: float =
                       n_treated=n1, n_control=n2)
 
 
+@finite_or_input_error
 def cox_index(p_t: float, p_c: float, n_t: float | None = None, n_c: float | None = None, *,
               small_sample_correction: bool = False, ci_level: float = 0.95) -> EffectSize:
     """WWC Cox index for a dichotomous outcome.
@@ -89,6 +96,8 @@ def cox_index(p_t: float, p_c: float, n_t: float | None = None, n_c: float | Non
     p_c = probability(p_c, "p_c", open_low=True, open_high=True)
     ci_level = check_level(ci_level)
     has_n = n_t is not None and n_c is not None
+    if (n_t is None) != (n_c is None):
+        raise InputError(f"Pass both `n_t` and `n_c` (or neither); got n_t={n_t!r}, n_c={n_c!r}.")
     if has_n:
         n_t, n_c = check_n(n_t, "n_t"), check_n(n_c, "n_c")
     omega = None
@@ -103,13 +112,15 @@ def cox_index(p_t: float, p_c: float, n_t: float | None = None, n_c: float | Non
         lo, hi = normal_ci(est, math.sqrt(var), ci_level)
     else:
         var = lo = hi = float("nan")
+    notes = () if has_n else ("variance and CI are NaN: pass n_t and n_c to compute them",)
     return EffectSize(est, var, math.sqrt(var), lo, hi, "Cox index", ci_level=ci_level, correction=omega,
-                      n_treated=n_t, n_control=n_c)
+                      n_treated=n_t, n_control=n_c, notes=notes)
 
 
 # ----------------------------------------------------------------------------- conversions
 
 
+@finite_or_input_error
 def d_to_r(d: float, n_t: float | None = None, n_c: float | None = None) -> float:
     """Point-biserial r from d: ``r = d / sqrt(d² + a)``.
 
@@ -128,6 +139,7 @@ def d_to_r(d: float, n_t: float | None = None, n_c: float | None = None) -> floa
     return d / math.sqrt(d**2 + a)
 
 
+@finite_or_input_error
 def r_to_d(r: float) -> float:
     """Cohen's d from a correlation: ``d = 2r / sqrt(1 - r²)`` (Rosenthal 1994; effectsize ``r_to_d``)."""
     r = finite(r, "r")
@@ -136,6 +148,7 @@ def r_to_d(r: float) -> float:
     return 2 * r / math.sqrt(1 - r**2)
 
 
+@finite_or_input_error
 def log_odds_ratio_to_d(log_or: float, variance: float | None = None, *, method: str = "logit"):
     """Convert a log odds ratio to a standardized mean difference.
 
@@ -155,6 +168,7 @@ def log_odds_ratio_to_d(log_or: float, variance: float | None = None, *, method:
     return log_or * k, v * k**2
 
 
+@finite_or_input_error
 def d_to_log_odds_ratio(d: float, *, method: str = "logit") -> float:
     """Inverse of :func:`log_odds_ratio_to_d`: ``ln(OR) = d·π/√3`` (logit) or ``1.65·d`` (cox)."""
     d = finite(d, "d")
@@ -162,6 +176,7 @@ def d_to_log_odds_ratio(d: float, *, method: str = "logit") -> float:
     return d * math.pi / math.sqrt(3) if method == "logit" else d * COX_CONSTANT
 
 
+@finite_or_input_error
 def odds_ratio_to_d(odds_ratio: float, *, method: str = "logit") -> float:
     """``log_odds_ratio_to_d(log(odds_ratio))``; effectsize ``oddsratio_to_d``."""
     orv = finite(odds_ratio, "odds_ratio")
@@ -170,6 +185,7 @@ def odds_ratio_to_d(odds_ratio: float, *, method: str = "logit") -> float:
     return log_odds_ratio_to_d(math.log(orv), method=method)
 
 
+@finite_or_input_error
 def d_to_odds_ratio(d: float, *, method: str = "logit") -> float:
     """``exp(d·π/√3)`` (effectsize ``d_to_oddsratio``)."""
     return float(np.exp(d_to_log_odds_ratio(d, method=method)))
@@ -181,11 +197,13 @@ def d_to_odds_ratio(d: float, *, method: str = "logit") -> float:
 def two_by_two(df, outcome: str, treatment: str) -> tuple[int, int, int, int]:
     """Cell counts ``(a, b, c, d)`` of a 0/1 ``outcome`` by a 0/1 ``treatment`` column:
     treatment successes/failures, control successes/failures (rows with a missing outcome dropped)."""
-    from plmresearch.validation import binary_indicator, require_columns, require_frame
+    from plmresearch.validation import binary_indicator, require_column_args, require_frame
 
     require_frame(df)
-    require_columns(df, [outcome, treatment])
+    df = require_column_args(df, {"outcome": outcome, "treatment": treatment})
     data = df[[outcome, treatment]].dropna(subset=[outcome])
+    if not len(data):
+        raise InputError(f"Outcome '{outcome}' is missing in every row; there is nothing to count.")
     y = data[outcome]
     values = set(pd.unique(y))
     if not values <= {0, 1, True, False}:

@@ -32,6 +32,7 @@ from scipy import stats
 from plmresearch.effects._common import EffectSize, check_level, check_n, check_sd, normal_ci
 from plmresearch.errors import InputError
 from plmresearch.validation import finite
+from plmresearch.validation import finite_or_input_error
 
 
 def _es(est: float, var: float, kind: str, ci_level: float, n1=None, n2=None) -> EffectSize:
@@ -40,6 +41,7 @@ def _es(est: float, var: float, kind: str, ci_level: float, n1=None, n2=None) ->
                       effect_size_type=kind, ci_level=ci_level, ci_method="normal", n_treated=n1, n_control=n2)
 
 
+@finite_or_input_error
 def mean_difference(m1: float, sd1: float, n1: float, m2: float, sd2: float, n2: float, *,
                     ci_level: float = 0.95) -> EffectSize:
     """Raw (unstandardized) mean difference with heteroscedastic variance (escalc "MD")."""
@@ -63,6 +65,7 @@ def _counts(a, b, c, d) -> tuple[float, float, float, float]:
     return tuple(cells)  # type: ignore[return-value]
 
 
+@finite_or_input_error
 def log_risk_ratio(a: float, b: float, c: float, d: float, *, ci_level: float = 0.95) -> EffectSize:
     """Log risk ratio from a 2x2 table: ``a``/``b`` events/non-events in group 1, ``c``/``d`` in group 2
     (escalc "RR")."""
@@ -74,6 +77,7 @@ def log_risk_ratio(a: float, b: float, c: float, d: float, *, ci_level: float = 
                check_level(ci_level), n1, n2)
 
 
+@finite_or_input_error
 def log_ratio_of_means(m1: float, sd1: float, n1: float, m2: float, sd2: float, n2: float, *,
                        ci_level: float = 0.95) -> EffectSize:
     """Log ratio of means (response ratio; Hedges, Gurevitch & Curtis 1999; escalc "ROM")."""
@@ -93,6 +97,7 @@ def _xn(x, n) -> tuple[float, float]:
     return x, n
 
 
+@finite_or_input_error
 def logit_proportion(x: float, n: float, *, ci_level: float = 0.95) -> EffectSize:
     """Logit of a proportion ``x/n`` (escalc "PLO"); 1/2 is added to x and n - x when either is 0."""
     x, n = _xn(x, n)
@@ -102,6 +107,7 @@ def logit_proportion(x: float, n: float, *, ci_level: float = 0.95) -> EffectSiz
     return _es(math.log(p / (1 - p)), 1 / (n * p) + 1 / (n * (1 - p)), "PLO", check_level(ci_level))
 
 
+@finite_or_input_error
 def ft_proportion(x: float, n: float, *, ci_level: float = 0.95) -> EffectSize:
     """Freeman-Tukey double-arcsine transformed proportion (escalc "PFT")."""
     x, n = _xn(x, n)
@@ -116,43 +122,50 @@ def _rn(r, n) -> tuple[float, float]:
     return r, check_n(n, "n", 4)
 
 
+@finite_or_input_error
 def correlation(r: float, n: float, *, ci_level: float = 0.95) -> EffectSize:
     """Raw correlation coefficient with its large-sample variance (escalc "COR")."""
     r, n = _rn(r, n)
     return _es(r, (1 - r**2) ** 2 / (n - 1), "COR", check_level(ci_level))
 
 
+@finite_or_input_error
 def fisher_z(r: float, n: float, *, ci_level: float = 0.95) -> EffectSize:
     """Fisher's r-to-z transformed correlation (escalc "ZCOR")."""
     r, n = _rn(r, n)
     return _es(math.atanh(r), 1 / (n - 3), "ZCOR", check_level(ci_level))
 
 
+@finite_or_input_error
 def z_to_r(z: float) -> float:
     """Back-transform Fisher's z to r (``tanh``; metafor ``transf.ztor``)."""
     return math.tanh(finite(z, "z"))
 
 
+@finite_or_input_error
 def d_to_eta2(d: float) -> float:
     """η² of a two-group comparison with equal groups: ``d²/(d² + 4)`` (Cohen 1988; = r²)."""
     d = finite(d, "d")
     return d**2 / (d**2 + 4)
 
 
+@finite_or_input_error
 def eta2_to_d(eta2: float) -> float:
     """``d = 2 sqrt(η²/(1 - η²))`` (inverse of :func:`d_to_eta2`; the sign is not recoverable)."""
     eta2 = finite(eta2, "eta2")
     if not 0 <= eta2 < 1:
-        raise InputError(f"eta^2 must be in [0, 1), got {eta2!r}.")
+        raise InputError(f"`eta2` must be in [0, 1), got {eta2!r}.")
     return 2 * math.sqrt(eta2 / (1 - eta2))
 
 
+@finite_or_input_error
 def cles_from_d(d: float) -> float:
     """Common-language effect size (probability of superiority) under normality with equal variances:
     ``Φ(d/√2)`` (McGraw & Wong 1992)."""
     return float(stats.norm.cdf(finite(d, "d") / math.sqrt(2)))
 
 
+@finite_or_input_error
 def d_from_t_total(t: float, n_total: float, *, ci_level: float = 0.95) -> EffectSize:
     """Hedges' g from an independent-samples t when only the total N is reported (equal groups assumed):
     ``d = 2t/√N``, ``g = J(N - 2) d``, ``v = 4/N + g²/(2N)`` (escalc("SMD", ti = t, n1i = N/2, n2i = N/2))."""
@@ -165,6 +178,7 @@ def d_from_t_total(t: float, n_total: float, *, ci_level: float = 0.95) -> Effec
     return _es(g, 2 / h + g**2 / (2 * n), "Hedges' g (from t, total N)", check_level(ci_level), h, h)
 
 
+@finite_or_input_error
 def d_from_f_total(f: float, n_total: float, *, sign: int = 1, ci_level: float = 0.95) -> EffectSize:
     """Cohen's d from a two-group F(1, N - 2) when only N is reported: ``t = √F`` (the sign must come
     from the report: ``sign = +1`` if group 1 scored higher)."""

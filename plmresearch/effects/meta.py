@@ -25,7 +25,7 @@ from scipy import optimize, stats
 from plmresearch.effects._common import check_choice, check_level
 from plmresearch.errors import InputError, ModelError
 from plmresearch.results import Record, Result
-from plmresearch.validation import array_1d, require_columns, same_length
+from plmresearch.validation import array_1d, require_columns, require_scale, same_length
 
 METHODS = ("FE", "DL", "REML", "PM", "ML", "HE", "SJ", "HS", "EB")
 TESTS = ("z", "knha")
@@ -48,6 +48,8 @@ def _inputs(yi: Any, vi: Any, data: pd.DataFrame | None, labels: Any) -> tuple[n
     if (v <= 0).any():
         i = int(np.argmax(v <= 0))
         raise InputError(f"`vi` must be positive sampling variances; vi[{i}] = {v[i]!r}.")
+    require_scale(y, "yi", "Argument", small=False)
+    require_scale(v, "vi", "Argument", each=True)  # weights 1/vi must not overflow
     if len(y) < 2:
         raise InputError(f"A meta-analysis needs at least 2 studies, got {len(y)}.")
     if labels is None:
@@ -161,7 +163,8 @@ def _tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str) -> tuple[flo
         t2 += adj
         if abs(adj) < 1e-12:
             return max(0.0, t2), it
-    raise ModelError(f"{method} estimation of tau^2 did not converge in 1000 iterations.")
+    raise ModelError(f"{method} estimation of tau^2 did not converge in 1000 iterations for these effect sizes (`yi`) "
+                     "and variances (`vi`); check them, or use a non-iterative estimator (method='DL').")
 
 
 def _se_tau2(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, tau2: float) -> float:
@@ -340,6 +343,7 @@ class MetaRegression(Result):
     se_tau2: float = float("nan")
     vb: np.ndarray = field(default=None, repr=False, compare=False)
     crit: float = field(default=float("nan"), repr=False, compare=False)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.coefficients.copy()
@@ -434,8 +438,17 @@ def meta_regression(yi: Any, vi: Any, moderators: Any, method: str = "REML", tes
     if method != "FE":  # pseudo-R^2: share of tau^2 the moderators account for (Raudenbush 2009; metafor R2)
         tau2_re, _ = _tau2(y, v, np.ones((k, 1)), method)
         r2 = max(0.0, 100 * (tau2_re - f.tau2) / tau2_re) if tau2_re > 0 else float("nan")
+    se_tau2 = _se_tau2(y, v, X, method, f.tau2)
+    notes = []
+    if method == "FE":
+        notes.append("Fixed-effect model: tau^2 is 0 by assumption; r2 and se_tau2 are undefined (NaN).")
+    elif not np.isfinite(r2):
+        notes.append("r2 is undefined (NaN): the model without moderators estimates tau^2 = 0, "
+                     "so there is no heterogeneity for the moderators to account for.")
+    if method != "FE" and not np.isfinite(se_tau2):
+        notes.append("se_tau2 is undefined (NaN) for this estimator of tau^2.")
     return MetaRegression(coef, f.tau2, f.i2, f.h2, f.qe, f.qe_df, float(stats.chi2.sf(f.qe, f.qe_df)), qm, m, qm_p,
-                          method, test, ci_level, k, r2, _se_tau2(y, v, X, method, f.tau2), f.vb, f.crit)
+                          method, test, ci_level, k, r2, se_tau2, f.vb, f.crit, tuple(notes))
 
 
 def egger_test(yi: Any, vi: Any, model: str = "rma", method: str = "REML") -> pd.DataFrame:

@@ -25,6 +25,7 @@ from scipy import optimize, stats
 
 from plmresearch.effects.meta import MetaAnalysis, MetaRegression, _p_stats, meta_analysis
 from plmresearch.errors import InputError
+from plmresearch.validation import check_choice, check_ci_level, count, require_scale
 
 
 def _gen_q(y: np.ndarray, v: np.ndarray, t2: float) -> float:
@@ -41,8 +42,10 @@ def heterogeneity_ci(result: MetaAnalysis, level: float | None = None) -> pd.Dat
     Returns a table with rows tau2, tau, i2, h2 and columns estimate, ci_low, ci_high.
     """
     _check_ma(result)
-    level = result.ci_level if level is None else level
+    level = result.ci_level if level is None else check_ci_level(level, "level")
     y, v, k = result.yi, result.vi, result.k
+    if k < 2:
+        raise InputError(f"`result` pools {k} study; a heterogeneity interval needs at least 2.")
     q_lo = stats.chi2.ppf(1 - (1 - level) / 2, k - 1)  # lower bound: Q(τ²) = upper quantile
     q_hi = stats.chi2.ppf((1 - level) / 2, k - 1)
     hi_bracket = max(1.0, 100 * float(np.var(y)))
@@ -67,7 +70,7 @@ def heterogeneity_ci(result: MetaAnalysis, level: float | None = None) -> pd.Dat
 
 def _check_ma(result) -> None:
     if not isinstance(result, MetaAnalysis):
-        raise InputError(f"Expected the result of meta_analysis(), got {type(result).__name__}.")
+        raise InputError(f"`result` must be the result of meta_analysis(), got {type(result).__name__}.")
 
 
 def blup(result: MetaAnalysis) -> pd.DataFrame:
@@ -146,6 +149,7 @@ def trim_and_fill(result: MetaAnalysis, side: str | None = None, max_iter: int =
     number ``k0`` of filled studies and the side.
     """
     _check_ma(result)
+    max_iter = count(max_iter, "max_iter")
     from plmresearch.effects.meta import meta_regression
 
     y0, v0 = result.yi, result.vi
@@ -153,8 +157,7 @@ def trim_and_fill(result: MetaAnalysis, side: str | None = None, max_iter: int =
     if side is None:
         slope = meta_regression(y0, v0, np.sqrt(v0), method=result.method).coefficients["estimate"].iloc[1]
         side = "right" if slope < 0 else "left"
-    if side not in ("left", "right"):
-        raise InputError(f"`side` must be 'left' or 'right', got {side!r}.")
+    check_choice(side, "side", ("left", "right"))
     sgn = -1.0 if side == "right" else 1.0
     order = np.argsort(sgn * y0, kind="stable")
     y, v = sgn * y0[order], v0[order]
@@ -163,7 +166,7 @@ def trim_and_fill(result: MetaAnalysis, side: str | None = None, max_iter: int =
     while k0 != k0_prev:
         it += 1
         if it > max_iter:
-            raise InputError("Trim-and-fill did not converge.")
+            raise InputError(f"Trim-and-fill did not converge in `max_iter` = {max_iter} iterations; raise it.")
         k0_prev = k0
         b = meta_analysis(y[: k - k0], v[: k - k0], method=result.method).estimate
         yc = y - b
@@ -190,7 +193,13 @@ def predict_meta(result: MetaRegression, newmods) -> pd.DataFrame:
     if not isinstance(result, MetaRegression) or result.vb is None:
         raise InputError("predict_meta needs the result of meta_regression().")
     p = len(result.coefficients)
-    x = np.asarray(newmods, dtype=float)
+    try:
+        x = np.asarray(newmods, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"`newmods` must be numbers (one row per prediction), got {newmods!r:.60}.") from None
+    if x.size == 0 or not np.isfinite(x).all():
+        raise InputError("`newmods` must hold finite moderator values (no NaN, inf or empty input).")
+    require_scale(x, "newmods", "Argument")
     x = x.reshape(-1, 1) if (x.ndim == 1 and p == 2) else np.atleast_2d(x)
     if x.shape[1] != p - 1:
         raise InputError(f"`newmods` needs {p - 1} column(s), one per moderator; got {x.shape[1]}.")

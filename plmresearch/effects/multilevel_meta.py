@@ -30,6 +30,7 @@ from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.effects.robust_meta import _blocks, _dependent_inputs
 from plmresearch.errors import InputError, ModelError
+from plmresearch.validation import number
 from plmresearch.results import Result
 
 
@@ -235,8 +236,7 @@ def multilevel_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators
     See the module docstring; call ``.robust()`` for CR2 inference.
     """
     ci_level = check_level(ci_level)
-    if rho is not None and not 0 <= rho < 1:
-        raise InputError(f"`rho` must be in [0, 1), got {rho!r}.")
+    rho = number(rho, "rho", low=0, high=1, high_open=True, allow_none=True)
     y, v, codes, _ = _dependent_inputs(data, yi, vi, study)
     X, names = _design(moderators, data, len(y))
     n, p = X.shape

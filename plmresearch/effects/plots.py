@@ -14,6 +14,7 @@ from scipy import stats
 from plmresearch._plotting import figure_axes
 from plmresearch.effects.meta import MetaAnalysis, egger_test, meta_analysis
 from plmresearch.errors import InputError
+from plmresearch.validation import probability
 
 
 def _as_meta(result: Any, vi: Any = None, labels: Any = None, method: str = "REML") -> MetaAnalysis:
@@ -95,6 +96,7 @@ def power_curve_plot(design: str, vary: str, values: Any, *, target_power: float
     """
     from plmresearch.effects.power import power_curve
 
+    target_power = probability(target_power, "target_power", open_low=True, open_high=True)
     tab = power_curve(design, vary, values, **params)
     fig, ax = figure_axes(ax, figsize)
     ax.plot(tab[vary], tab["power"], color="tab:blue", lw=2)

@@ -17,6 +17,8 @@ Effect sizes are in standard deviations of the total outcome variance (all level
 
 from __future__ import annotations
 
+import inspect
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,8 @@ from scipy import optimize, stats
 
 from plmresearch.effects._common import check_choice
 from plmresearch.errors import InputError
-from plmresearch.validation import finite, probability
+from plmresearch.validation import array_1d, finite, number, probability
+from plmresearch.validation import finite_or_input_error
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,11 @@ class PowerResult:
 # ----------------------------------------------------------------------------- core
 
 
+@finite_or_input_error
 def multiplier(df: float, alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True) -> float:
     """The MDES multiplier M (Bloom 1995): ``t_{1-α/2} + t_{power}`` (``t1 - t2`` below power 0.5)."""
+    alpha, power, two_tailed = _check_common(alpha, power, two_tailed)
+    df = number(df, "df", low=0, low_open=True)
     t1 = abs(stats.t.ppf(alpha / 2 if two_tailed else alpha, df))
     t2 = abs(stats.t.ppf(power, df))
     return float(t1 + t2 if power >= 0.5 else t1 - t2)
@@ -96,9 +102,14 @@ def _power(es: float, sse: float, df: float, alpha: float, two_tailed: bool) -> 
     return float(stats.nct.sf(stats.t.isf(alpha, df), df, lam))
 
 
+_UNUSED = object()
+"""Stands for `power` in the functions that compute power instead of taking it."""
+
+
 def _check_common(alpha: Any, power: Any, two_tailed: Any) -> tuple[float, float | None, bool]:
     a = probability(alpha, "alpha", open_low=True, open_high=True)
-    p = None if power is None else probability(power, "power", open_low=True, open_high=True)
+    # below 1% power a design is not planned for; the solvers would diverge towards infinite sizes
+    p = None if power is _UNUSED else number(power, "power", low=0.01, high=1, high_open=True)
     if not isinstance(two_tailed, (bool, np.bool_)):
         raise InputError(f"`two_tailed` must be True or False, got {two_tailed!r}.")
     return a, p, bool(two_tailed)
@@ -115,7 +126,13 @@ def _size(v: Any, name: str, minimum: float) -> float:
     x = finite(v, name)
     if x < minimum:
         raise InputError(f"`{name}` must be at least {minimum:g}, got {v!r}.")
+    if x > MAX_SIZE:
+        raise InputError(f"`{name}` = {v!r} is beyond any real design (more than {MAX_SIZE:g}); check the value.")
     return x
+
+
+MAX_SIZE = 1e12
+"""Largest sample size accepted: beyond it the t quantiles are the normal ones and sizes are typos."""
 
 
 def _ncov(v: Any) -> int:
@@ -141,10 +158,13 @@ def _result(design: _Design, sizes: dict[str, float], params: dict[str, Any], al
             two_tailed: bool, effect_size: float | None, solved_for: str) -> PowerResult:
     sizes = {k: int(v) if float(v).is_integer() else v for k, v in sizes.items()}
     full = sizes | params
-    df = design.df(full)
+    try:
+        df = design.df(full)
+    except KeyError as missing:  # a size passed as None outside the solvers
+        raise InputError(f"`{missing.args[0]}` must be a number, got None.") from None
     if not df >= 1:
         raise InputError(f"Design not feasible: {df:g} degrees of freedom ({design.name}, {sizes}). "
-                         "Add units or clusters, or use fewer covariates.")
+                         "Add units or clusters, or use fewer covariates (`n_covariates`).")
     sse = design.sse(full)
     pw = power if power is not None else 0.8
     m = multiplier(df, alpha, pw, two_tailed)
@@ -182,8 +202,10 @@ def _solve_size(design: _Design, sizes: dict[str, float], params: dict[str, Any]
             i += 1
             if done:
                 break
-        if not df > 0:
-            raise InputError(f"No feasible {key} found for effect size {es} (degrees of freedom <= 0).")
+        if not df > 0 or not x0 < MAX_SIZE:
+            why = "degrees of freedom <= 0" if not df > 0 else f"it would exceed {MAX_SIZE:g}"
+            raise InputError(f"No feasible {key} found for `effect_size` = {es} ({why}); "
+                             f"check `effect_size`, `power` and the design parameters ({', '.join(params)}).")
         x = float(round(x0))  # R's round() is half-to-even, like Python's
     else:
         lo = 1.0
@@ -206,8 +228,11 @@ def _solve_size(design: _Design, sizes: dict[str, float], params: dict[str, Any]
             x -= 1
         while pw(x) < power:
             x += 1
-    res = _result(design, sizes | {key: x}, params, alpha, power, two_tailed, es, f"required {key}")
-    return res
+    try:
+        return _result(design, sizes | {key: x}, params, alpha, power, two_tailed, es, f"required {key}")
+    except InputError as err:  # e.g. an effect so large that the formula asks for a design with no df
+        raise InputError(f"The {key} solved for `effect_size` = {es} is {x:g}, which is not a feasible design: "
+                         f"{err}") from None
 
 
 # ----------------------------------------------------------------------------- designs
@@ -273,6 +298,7 @@ def _ira_args(n, p_treated, r2, n_covariates):
                    "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_individual_rct(n: float, p_treated: float = 0.5, r2: float = 0.0, n_covariates: int = 0,
                         alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True) -> PowerResult:
     """MDES of an individually randomized trial (PowerUpR ``mdes.ira``; Dong & Maynard 2013).
@@ -284,14 +310,16 @@ def mdes_individual_rct(n: float, p_treated: float = 0.5, r2: float = 0.0, n_cov
     return _result(_IRA, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_individual_rct(effect_size: float, n: float, p_treated: float = 0.5, r2: float = 0.0,
                          n_covariates: int = 0, alpha: float = 0.05, two_tailed: bool = True) -> PowerResult:
     """Power of an individually randomized trial to detect ``effect_size`` (PowerUpR ``power.ira``)."""
-    alpha, _, two_tailed = _check_common(alpha, None, two_tailed)
+    alpha, _, two_tailed = _check_common(alpha, _UNUSED, two_tailed)
     sizes, params = _ira_args(n, p_treated, r2, n_covariates)
     return _result(_IRA, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_n_individual_rct(effect_size: float, p_treated: float = 0.5, r2: float = 0.0, n_covariates: int = 0,
                               alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
                               method: str = "powerup") -> PowerResult:
@@ -310,6 +338,7 @@ def _cra2_args(n_per_cluster, n_clusters, icc, p_treated, r2_level1, r2_level2, 
                    "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_cluster_rct(n_per_cluster: float, n_clusters: float, icc: float, p_treated: float = 0.5,
                      r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0, alpha: float = 0.05,
                      power: float = 0.8, two_tailed: bool = True, *, n_sites: float | None = None,
@@ -333,6 +362,7 @@ def mdes_cluster_rct(n_per_cluster: float, n_clusters: float, icc: float, p_trea
     return _result(_CRA2, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_cluster_rct(effect_size: float, n_per_cluster: float, n_clusters: float, icc: float,
                       p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0,
                       alpha: float = 0.05, two_tailed: bool = True, *, n_sites: float | None = None,
@@ -344,11 +374,12 @@ def power_cluster_rct(effect_size: float, n_per_cluster: float, n_clusters: floa
             raise InputError("The three-level design needs both `n_sites` and `icc_level3`.")
         return power_cluster_rct3(effect_size, n_per_cluster, n_clusters, n_sites, icc, icc_level3, p_treated,
                                   r2_level1, r2_level2, r2_level3, n_covariates, alpha, two_tailed)
-    alpha, _, two_tailed = _check_common(alpha, None, two_tailed)
+    alpha, _, two_tailed = _check_common(alpha, _UNUSED, two_tailed)
     sizes, params = _cra2_args(n_per_cluster, n_clusters, icc, p_treated, r2_level1, r2_level2, n_covariates)
     return _result(_CRA2, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_clusters_cluster_rct(effect_size: float, n_per_cluster: float, icc: float, p_treated: float = 0.5,
                                   r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0,
                                   alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
@@ -373,6 +404,7 @@ def _cra3_args(n_per_cluster, n_clusters_per_site, n_sites, icc_level2, icc_leve
                    "r2_level3": _r2(r2_level3, "r2_level3"), "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_cluster_rct3(n_per_cluster: float, n_clusters_per_site: float, n_sites: float, icc_level2: float,
                       icc_level3: float, p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0,
                       r2_level3: float = 0.0, n_covariates: int = 0, alpha: float = 0.05, power: float = 0.8,
@@ -388,17 +420,19 @@ def mdes_cluster_rct3(n_per_cluster: float, n_clusters_per_site: float, n_sites:
     return _result(_CRA3, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_cluster_rct3(effect_size: float, n_per_cluster: float, n_clusters_per_site: float, n_sites: float,
                        icc_level2: float, icc_level3: float, p_treated: float = 0.5, r2_level1: float = 0.0,
                        r2_level2: float = 0.0, r2_level3: float = 0.0, n_covariates: int = 0, alpha: float = 0.05,
                        two_tailed: bool = True) -> PowerResult:
     """Power of a three-level cluster RCT (PowerUpR ``power.cra3``)."""
-    alpha, _, two_tailed = _check_common(alpha, None, two_tailed)
+    alpha, _, two_tailed = _check_common(alpha, _UNUSED, two_tailed)
     sizes, params = _cra3_args(n_per_cluster, n_clusters_per_site, n_sites, icc_level2, icc_level3, p_treated,
                                r2_level1, r2_level2, r2_level3, n_covariates)
     return _result(_CRA3, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_sites_cluster_rct3(effect_size: float, n_per_cluster: float, n_clusters_per_site: float,
                                 icc_level2: float, icc_level3: float, p_treated: float = 0.5, r2_level1: float = 0.0,
                                 r2_level2: float = 0.0, r2_level3: float = 0.0, n_covariates: int = 0,
@@ -430,6 +464,7 @@ def _bira2_args(n_per_site, n_sites, icc, effect_heterogeneity, p_treated, r2_le
         "n_covariates": _ncov(n_covariates)}
 
 
+@finite_or_input_error
 def mdes_multisite_rct(n_per_site: float, n_sites: float, icc: float, effect_heterogeneity: float,
                        p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0, n_covariates: int = 0,
                        alpha: float = 0.05, power: float = 0.8, two_tailed: bool = True,
@@ -450,17 +485,19 @@ def mdes_multisite_rct(n_per_site: float, n_sites: float, icc: float, effect_het
     return _result(design, sizes, params, alpha, power, two_tailed, None, "mdes")
 
 
+@finite_or_input_error
 def power_multisite_rct(effect_size: float, n_per_site: float, n_sites: float, icc: float,
                         effect_heterogeneity: float, p_treated: float = 0.5, r2_level1: float = 0.0,
                         r2_level2: float = 0.0, n_covariates: int = 0, alpha: float = 0.05, two_tailed: bool = True,
                         site_effects: str = "random") -> PowerResult:
     """Power of a multisite RCT (PowerUpR ``power.bira2`` / ``bira2c1`` / ``bira2f1``)."""
-    alpha, _, two_tailed = _check_common(alpha, None, two_tailed)
+    alpha, _, two_tailed = _check_common(alpha, _UNUSED, two_tailed)
     design, sizes, params = _bira2_args(n_per_site, n_sites, icc, effect_heterogeneity, p_treated, r2_level1,
                                         r2_level2, n_covariates, site_effects)
     return _result(design, sizes, params, alpha, None, two_tailed, finite(effect_size, "effect_size"), "power")
 
 
+@finite_or_input_error
 def required_sites_multisite_rct(effect_size: float, n_per_site: float, icc: float, effect_heterogeneity: float,
                                  p_treated: float = 0.5, r2_level1: float = 0.0, r2_level2: float = 0.0,
                                  n_covariates: int = 0, alpha: float = 0.05, power: float = 0.8,
@@ -492,14 +529,18 @@ def power_curve(design: str, vary: str, values: Any, **params: Any) -> pd.DataFr
     """
     check_choice(design, "design", tuple(_POWER_FUNCS))
     fn = _POWER_FUNCS[design]
-    vals = np.atleast_1d(np.asarray(values, dtype=float))
-    if vals.size == 0:
-        raise InputError("`values` is empty.")
+    if not isinstance(vary, str) or vary not in inspect.signature(fn).parameters:
+        names = [n for n in inspect.signature(fn).parameters if n not in params]
+        raise InputError(f"`vary` must name an argument of the '{design}' power function, one of {names}; "
+                         f"got {vary!r:.40}.")
+    vals = array_1d(values, "values")
     rows = []
     for v in vals:
         try:
             r = fn(**(params | {vary: float(v)}))
         except TypeError as e:
             raise InputError(f"power_curve('{design}'): {e}. Check the names of `vary` and the other arguments.") from None
+        except InputError as e:
+            raise InputError(f"`values`: at {vary} = {float(v):g}: {e}") from None
         rows.append({vary: float(v), "power": r.power, "mdes": r.mdes, "df": r.df})
     return pd.DataFrame(rows)

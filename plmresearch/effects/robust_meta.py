@@ -35,7 +35,7 @@ from plmresearch.effects.cluster_robust import CR2, cr2
 from plmresearch.effects.meta import _design
 from plmresearch.errors import InputError
 from plmresearch.results import Result
-from plmresearch.validation import require_columns
+from plmresearch.validation import number, require_column_args, require_scale, require_variation
 
 WEIGHTS = ("CE", "HE")
 
@@ -44,7 +44,7 @@ def _dependent_inputs(data: pd.DataFrame, yi: str, vi: str, study: str) -> tuple
                                                                                 list]:
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
-    require_columns(data, [yi, vi, study], what="meta-analysis data")
+    data = require_column_args(data, {"yi": yi, "vi": vi, "study": study}, what="meta-analysis data")
     try:
         y = data[yi].to_numpy(dtype=float)
         v = data[vi].to_numpy(dtype=float)
@@ -54,11 +54,14 @@ def _dependent_inputs(data: pd.DataFrame, yi: str, vi: str, study: str) -> tuple
         raise InputError(f"Columns {yi!r}/{vi!r} contain missing or infinite values; drop those rows first.")
     if (v <= 0).any():
         raise InputError(f"Sampling variances in {vi!r} must be positive; row {int(np.argmax(v <= 0))} is not.")
+    require_scale(y, yi, "Effect-size column", small=False)
+    require_scale(v, vi, "Variance column", each=True)
     if data[study].isna().any():
         raise InputError(f"Study identifier column {study!r} has missing values.")
     codes, uniques = pd.factorize(data[study], sort=True)
     if len(uniques) < 2:
-        raise InputError("Robust variance estimation needs at least 2 studies (clusters).")
+        raise InputError(f"Robust variance estimation needs at least 2 studies (distinct values of `study` = "
+                         f"'{study}'); the data have fewer. Add studies, or use meta_analysis for a single one.")
     return y, v, codes, list(uniques)
 
 
@@ -148,9 +151,10 @@ def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: An
     """
     weights = check_choice(weights, "weights", WEIGHTS)
     ci_level = check_level(ci_level)
-    if not 0 <= rho <= 1:
-        raise InputError(f"`rho` must be between 0 and 1, got {rho!r}.")
+    rho = number(rho, "rho", low=0, high=1)
     y, v, codes, _ = _dependent_inputs(data, yi, vi, study)
+    require_variation(y, yi, "effect-size column", "Robust (RVE) standard errors are built from residuals, which are "
+                      "then all 0; check the `yi` column, or use meta_analysis (model-based SEs).")
     X, names = _design(moderators, data, len(y))
     if not intercept:
         if X.shape[1] == 1:
@@ -245,5 +249,8 @@ def robust_meta(data: pd.DataFrame, yi: str, vi: str, study: str, moderators: An
         coef = pd.DataFrame({"term": names, "estimate": b, "std_error": se, "statistic": t, "df": df,
                              "p_value": 2 * stats.t.sf(np.abs(t), df), "ci_low": b - crit * se,
                              "ci_high": b + crit * se})
+    if not (coef["std_error"].to_numpy() > 0).all():
+        raise InputError(f"The effect sizes in `yi` ('{yi}') are fitted exactly (all residuals 0, e.g. a constant "
+                         "column): robust standard errors, built from residuals, are 0. Check the `yi` column.")
     return RobustMeta(coef, weights, tau2, omega2, i2, qe, rho if weights == "CE" else None, small, n_st, n_es,
                       ci_level, fit_cr2, naive)

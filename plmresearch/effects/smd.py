@@ -28,9 +28,12 @@ from plmresearch.effects._common import (
 )
 from plmresearch.errors import InputError
 from plmresearch.validation import (
+    finite_or_input_error,
+    require_column_args,
+    require_outcome_variation,
+    require_scale,
     binary_indicator,
     finite,
-    require_columns,
     require_frame,
     require_numeric,
 )
@@ -38,6 +41,7 @@ from plmresearch.validation import (
 CI_METHODS = ("normal", "noncentral_t")
 
 
+@finite_or_input_error
 def pooled_sd(sd_t: float, n_t: float, sd_c: float, n_c: float) -> float:
     """Pooled within-group standard deviation.
 
@@ -52,6 +56,7 @@ def pooled_sd(sd_t: float, n_t: float, sd_c: float, n_c: float) -> float:
     return math.sqrt(((n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2) / (n_t + n_c - 2))
 
 
+@finite_or_input_error
 def hedges_correction(df: float, exact: bool = True) -> float:
     """Small-sample bias correction of a standardized mean difference.
 
@@ -104,6 +109,7 @@ def _check_common(mean_t, sd_t, n_t, mean_c, sd_c, n_c, ci_level, ci_method):
     )
 
 
+@finite_or_input_error
 def cohens_d(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: float, n_c: float, *,
              ci_level: float = 0.95, ci_method: str = "normal") -> EffectSize:
     """Cohen's d with the pooled SD: ``(mean_t - mean_c) / S_p``.
@@ -117,6 +123,7 @@ def cohens_d(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: float,
     return _smd_two_groups(mean_t - mean_c, sp, n_t, n_c, None, "Cohen's d", ci_level, ci_method)
 
 
+@finite_or_input_error
 def hedges_g(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: float, n_c: float, *,
              exact: bool = True, ci_level: float = 0.95, ci_method: str = "normal") -> EffectSize:
     """Hedges' g: Cohen's d times the small-sample correction.
@@ -138,6 +145,7 @@ def hedges_g(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: float,
     return _smd_two_groups(mean_t - mean_c, sp, n_t, n_c, j, kind, ci_level, ci_method)
 
 
+@finite_or_input_error
 def glass_delta(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: float, n_c: float, *,
                 correct: bool = False, ci_level: float = 0.95, ci_method: str = "normal") -> EffectSize:
     """Glass's delta: the difference standardized by the control group's SD.
@@ -164,6 +172,7 @@ def glass_delta(mean_t: float, sd_t: float, n_t: float, mean_c: float, sd_c: flo
     )
 
 
+@finite_or_input_error
 def d_from_t(t: float, n_t: float, n_c: float, *, hedges: bool = False, exact: bool = True,
              ci_level: float = 0.95, ci_method: str = "normal") -> EffectSize:
     """Standardized mean difference from an independent-samples (pooled) t statistic.
@@ -182,6 +191,7 @@ def d_from_t(t: float, n_t: float, n_c: float, *, hedges: bool = False, exact: b
                            ci_level, ci_method, notes=("computed from a t statistic",))
 
 
+@finite_or_input_error
 def g_from_adjusted_difference(difference: float, sd_t: float, n_t: float, sd_c: float, n_c: float, *,
                                r2: float | None = None, n_covariates: int = 0, exact: bool = False,
                                ci_level: float = 0.95) -> EffectSize:
@@ -220,14 +230,17 @@ def g_from_adjusted_difference(difference: float, sd_t: float, n_t: float, sd_c:
     )
 
 
+@finite_or_input_error
 def g_from_regression(coefficient: float, sd_t: float, n_t: float, sd_c: float, n_c: float, *,
                       r2: float | None = None, n_covariates: int = 0, exact: bool = False,
                       ci_level: float = 0.95) -> EffectSize:
     """WWC effect size from a treatment regression coefficient (same rule as an adjusted difference)."""
+    coefficient = finite(coefficient, "coefficient")
     return g_from_adjusted_difference(coefficient, sd_t, n_t, sd_c, n_c, r2=r2, n_covariates=n_covariates,
                                       exact=exact, ci_level=ci_level)
 
 
+@finite_or_input_error
 def prepost_smcr(mean_post: float, mean_pre: float, sd_pre: float, n: float, r: float, *,
                  ci_level: float = 0.95) -> EffectSize:
     """Single-group pre-post change standardized by the pretest SD (raw-score metric).
@@ -246,6 +259,7 @@ def prepost_smcr(mean_post: float, mean_pre: float, sd_pre: float, n: float, r: 
                       ci_level=ci_level, df=n - 1, correction=j, n_treated=n)
 
 
+@finite_or_input_error
 def prepost_smcc(mean_1: float, mean_2: float, sd_1: float, sd_2: float, n: float, r: float, *,
                  ci_level: float = 0.95) -> EffectSize:
     """Paired/pre-post change standardized by the SD of the change scores.
@@ -265,6 +279,7 @@ def prepost_smcc(mean_1: float, mean_2: float, sd_1: float, sd_2: float, n: floa
                       ci_level=ci_level, df=n - 1, correction=j, n_treated=n)
 
 
+@finite_or_input_error
 def paired_d(pre: Any, post: Any, *, kind: str = "d_z", ci_level: float = 0.95) -> EffectSize:
     """Within-person standardized difference ``post - pre`` from raw paired scores.
 
@@ -288,8 +303,13 @@ def paired_d(pre: Any, post: Any, *, kind: str = "d_z", ci_level: float = 0.95) 
     sd_diff = float(np.std(diff, ddof=1))
     if sd_diff == 0:
         raise InputError("`post - pre` has zero variance; a standardized change is undefined.")
-    r = float(np.corrcoef(x, y)[0, 1])
     d_z = float(diff.mean()) / sd_diff
+    if kind != "d_z":
+        for name, v in (("pre", x), ("post", y)):
+            if np.ptp(v) == 0:
+                raise InputError(f"`{name}` is constant, so the pre-post correlation r (and {kind}) is undefined; "
+                                 "use kind='d_z', which needs only the differences.")
+    r = float(np.corrcoef(x, y)[0, 1])
     if kind == "d_z":
         var = 1 / n + d_z**2 / (2 * n)
         lo, hi = noncentral_t_ci(d_z * math.sqrt(n), n - 1, ci_level)
@@ -311,7 +331,7 @@ def paired_d(pre: Any, post: Any, *, kind: str = "d_z", ci_level: float = 0.95) 
 def group_summaries(df: pd.DataFrame, outcome: str, treatment: str) -> tuple[dict[str, float], tuple[str, ...]]:
     """Mean, SD and n of ``outcome`` by a 0/1 ``treatment`` column (rows with a missing outcome dropped)."""
     require_frame(df)
-    require_columns(df, [outcome, treatment])
+    df = require_column_args(df, {"outcome": outcome, "treatment": treatment})
     require_numeric(df, outcome)
     data = df[[outcome, treatment]]
     miss = int(data[outcome].isna().sum())
@@ -319,12 +339,16 @@ def group_summaries(df: pd.DataFrame, outcome: str, treatment: str) -> tuple[dic
     if miss:
         data = data[data[outcome].notna()]
         notes = (f"{miss} row(s) with a missing '{outcome}' dropped",)
+    if not len(data):
+        raise InputError(f"Outcome '{outcome}' is missing in every row; there is nothing to compare.")
     z = binary_indicator(data, treatment)
     y = data[outcome].to_numpy(dtype=float)
+    require_scale(y, outcome, "Outcome")
     yt, yc = y[z == 1], y[z == 0]
     for arm, v in (("treatment", yt), ("control", yc)):
         if len(v) < 2:
             raise InputError(f"The {arm} arm has {len(v)} non-missing '{outcome}' value(s); at least 2 are needed.")
+    require_outcome_variation(y, z, outcome)
     stats_ = dict(mean_t=yt.mean(), sd_t=yt.std(ddof=1), n_t=len(yt),
                   mean_c=yc.mean(), sd_c=yc.std(ddof=1), n_c=len(yc))
     return {k: float(v) for k, v in stats_.items()}, notes

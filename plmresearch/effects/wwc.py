@@ -28,6 +28,10 @@ from plmresearch.effects.smd import hedges_correction, pooled_sd
 from plmresearch.errors import InputError
 from plmresearch.results import Estimate
 from plmresearch.validation import (
+    finite_or_input_error,
+    numeric_values,
+    require_scale,
+    require_column_args,
     array_1d,
     binary_indicator,
     count,
@@ -46,6 +50,7 @@ WWC_DEFAULT_ICC: dict[str, float] = {"achievement": 0.20, "other": 0.10}
 OUTCOME_TYPES = ("achievement", "other")
 
 
+@finite_or_input_error
 def wwc_omega(n_total: float) -> float:
     """WWC small-sample correction ``ω = 1 - 3/(4N - 9)`` (WWC Handbook v4.1 App. E)."""
     n = check_n(n_total, "n_total", 3)
@@ -69,6 +74,18 @@ def improvement_index(g: Any) -> Any:
     return 100 * (stats.norm.cdf(a) - 0.5)
 
 
+def _require_adjustable(n_total: float, n: float, rho: float) -> None:
+    """The Hedges (2007) factor (N-2) - 2(n-1)ρ must be positive: otherwise there are too few
+    clusters for the ICC (e.g. icc = 1 with two clusters) and the adjusted g, its variance and
+    df are undefined."""
+    if (n_total - 2) - 2 * (n - 1) * rho <= 0 or (rho == 1 and n_total <= 2 * n):
+        raise InputError(
+            f"`icc` = {rho:g} with `cluster_size` = {n:g} and N = {n_total:g} (about {n_total / n:.3g} clusters) leaves "
+            "no information for the cluster adjustment ((N-2) - 2(n-1)*icc <= 0): the adjusted effect is undefined. "
+            "Check `icc` (1 means every unit of a cluster is identical) and `cluster_size`."
+        )
+
+
 def _resolve_icc(icc: float | None, outcome_type: str) -> tuple[float, tuple[str, ...]]:
     check_choice(outcome_type, "outcome_type", OUTCOME_TYPES)
     if icc is None:
@@ -77,6 +94,7 @@ def _resolve_icc(icc: float | None, outcome_type: str) -> tuple[float, tuple[str
     return check_icc(icc), ()
 
 
+@finite_or_input_error
 def cluster_adjusted_df(n_total: float, cluster_size: float, icc: float) -> float:
     """Degrees of freedom ``h`` of a cluster-adjusted t test (Hedges 2007).
 
@@ -88,11 +106,13 @@ def cluster_adjusted_df(n_total: float, cluster_size: float, icc: float) -> floa
     rho = check_icc(icc)
     if n > n_total / 2:
         raise InputError(f"`cluster_size` ({cluster_size!r}) cannot exceed half of `n_total` ({n_total!r}).")
+    _require_adjustable(n_total, n, rho)
     a = (n_total - 2) - 2 * (n - 1) * rho
     b = (n_total - 2) * (1 - rho) ** 2 + n * (n_total - 2 * n) * rho**2 + 2 * (n_total - 2 * n) * rho * (1 - rho)
     return a**2 / b
 
 
+@finite_or_input_error
 def wwc_cluster_adjusted_g(g: float, n_t: float, n_c: float, cluster_size: float, icc: float | None = None, *,
                            outcome_type: str = "achievement", ci_level: float = 0.95) -> EffectSize:
     """Cluster-adjusted effect size when both arms were assigned by cluster (Hedges 2007).
@@ -115,6 +135,7 @@ def wwc_cluster_adjusted_g(g: float, n_t: float, n_c: float, cluster_size: float
     rho, notes = _resolve_icc(icc, outcome_type)
     N = n_t + n_c
     n = check_n(cluster_size, "cluster_size", 1)
+    _require_adjustable(N, n, rho)
     h = cluster_adjusted_df(N, n, rho)
     a = (N - 2) - 2 * (n - 1) * rho
     factor = math.sqrt(a / (N - 2))
@@ -146,6 +167,7 @@ class ClusteringCorrection:
         return pd.DataFrame([d])
 
 
+@finite_or_input_error
 def clustering_corrected_test(g: float, n_t: float, n_c: float, n_clusters_t: float, n_clusters_c: float,
                               icc: float | None = None, *, outcome_type: str = "achievement",
                               alpha: float = 0.05) -> ClusteringCorrection:
@@ -159,11 +181,17 @@ def clustering_corrected_test(g: float, n_t: float, n_c: float, n_clusters_t: fl
     """
     g = finite(g, "g")
     n_t, n_c = check_n(n_t, "n_t"), check_n(n_c, "n_c")
-    m = count(n_clusters_t, "n_clusters_t") + count(n_clusters_c, "n_clusters_c")
+    m_t, m_c = count(n_clusters_t, "n_clusters_t"), count(n_clusters_c, "n_clusters_c")
+    for arm, k, n_arm in (("t", m_t, n_t), ("c", m_c, n_c)):
+        if k > n_arm:
+            raise InputError(f"`n_clusters_{arm}` = {k} exceeds `n_{arm}` = {n_arm}: an arm cannot have more clusters "
+                             "than units. Check the arguments' order.")
+    m = m_t + m_c
     alpha = check_level(alpha, "alpha")
     rho, notes = _resolve_icc(icc, outcome_type)
     N = n_t + n_c
     n = N / m
+    _require_adjustable(N, n, rho)
     t = g / math.sqrt(N / (n_t * n_c) + g**2 / (2 * N))
     a = (N - 2) - 2 * (n - 1) * rho
     t_a = t * math.sqrt(a / ((N - 2) * (1 + (n - 1) * rho)))
@@ -231,17 +259,25 @@ def baseline_equivalence(df: pd.DataFrame, treatment: str, covariates: list[str]
     covariate are dropped for that covariate (counts are reported).
     """
     require_frame(df)
-    covs = [covariates] if isinstance(covariates, str) else list(covariates)
+    if isinstance(covariates, str):
+        covs = [covariates]
+    elif isinstance(covariates, (list, tuple, pd.Index)):
+        covs = list(covariates)
+    else:
+        raise InputError(f"`covariates` must be a column name or a list of them, got {covariates!r:.40}.")
     if not covs:
         raise InputError("`covariates` is empty; name at least one baseline column.")
-    require_columns(df, covs + [treatment])
+    df = require_column_args(df, {"treatment": treatment, "covariates": covs})
     check_choice(binary, "binary", ("auto", "never"))
     rows = []
     for cov in covs:
         require_numeric(df, cov)
         sub = df[[cov, treatment]].dropna(subset=[cov])
+        if not len(sub):
+            raise InputError(f"Covariate '{cov}' is missing in every row; drop it from `covariates`.")
         z = binary_indicator(sub, treatment)
-        x = sub[cov].to_numpy(dtype=float)
+        x = numeric_values(sub[cov], cov)
+        require_scale(x, cov, "Covariate")
         xt, xc = x[z == 1], x[z == 0]
         if len(xt) < 2 or len(xc) < 2:
             raise InputError(f"Covariate '{cov}' has fewer than 2 non-missing values in an arm.")
@@ -256,6 +292,9 @@ def baseline_equivalence(df: pd.DataFrame, treatment: str, covariates: list[str]
             row.update(sd_treated=np.nan, sd_control=np.nan)
         else:
             sdt, sdc = xt.std(ddof=1), xc.std(ddof=1)
+            if sdt == 0 and sdc == 0:
+                raise InputError(f"Covariate '{cov}' is constant within each arm: its standardized difference is "
+                                 "undefined. Drop it from `covariates` and compare its values directly.")
             sp = pooled_sd(sdt, len(xt), sdc, len(xc))
             es = wwc_omega(len(xt) + len(xc)) * (xt.mean() - xc.mean()) / sp
             kind = "Hedges' g (WWC)"
@@ -331,9 +370,15 @@ def attrition_boundary_table(table: pd.DataFrame | str | Path | None = None) -> 
         return wwc_attrition_boundaries()
     if isinstance(table, (str, Path)):
         path = Path(table)
-        if not path.exists():
-            raise InputError(f"Attrition boundary file '{path}' does not exist.")
-        table = pd.read_csv(path)
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise InputError(f"`table`: the attrition boundary file '{path}' {what}. "
+                             "Pass a CSV file with the columns " + ", ".join(BOUNDARY_COLUMNS) + ".")
+        try:
+            table = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+            raise InputError(f"`table`: the attrition boundary file '{path}' cannot be read as CSV "
+                             f"({type(exc).__name__}: {str(exc)[:80]}).") from None
     if not isinstance(table, pd.DataFrame):
         raise InputError(f"`table` must be a DataFrame or a CSV path, got {type(table).__name__}.")
     require_columns(table, BOUNDARY_COLUMNS, what="attrition boundary table")
@@ -389,6 +434,7 @@ class AttritionResult:
         return pd.DataFrame([self.__dict__ | {"rating": self.rating, "notes": "; ".join(self.notes)}])
 
 
+@finite_or_input_error
 def attrition_rates(n_randomized_t: float, n_randomized_c: float, n_analyzed_t: float,
                     n_analyzed_c: float) -> dict[str, float]:
     """Overall, per-arm and differential attrition (proportions).
@@ -463,6 +509,8 @@ def attrition_check(n_randomized_t: float, n_randomized_c: float, n_analyzed_t: 
             raise InputError(f"`boundary`={boundary!r} and `assumption`={assumption!r} disagree; give one of them.")
         assumption = boundary
     elif boundary is not None:
+        if not isinstance(boundary, (str, Path, pd.DataFrame)):
+            raise InputError(f"`boundary` must be 'cautious' or 'optimistic' (or a boundary table), got {boundary!r:.40}.")
         if isinstance(boundary, str) and not Path(boundary).suffix and not Path(boundary).exists():
             raise InputError(f"`boundary` must be 'cautious' or 'optimistic' (or a boundary table), got {boundary!r}.")
         if table is not None:

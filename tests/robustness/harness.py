@@ -27,6 +27,8 @@ from plmresearch.errors import PlmError
 
 #: outcome counts of every case run in this process, by sweep name then class
 COUNTS: dict[str, Counter] = {}
+#: the same counts by (sweep, function name), for the benchmark's per-function table
+COUNTS_BY_FUNCTION: dict[tuple[str, str], Counter] = {}
 
 
 def _snapshot(x: Any) -> Any:
@@ -41,6 +43,8 @@ def _snapshot(x: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True  # a NaN field of a result is unchanged even when its copy is another object
     if isinstance(a, pd.DataFrame):
         return isinstance(b, pd.DataFrame) and a.columns.equals(b.columns) and a.index.equals(b.index) \
             and all(a.dtypes == b.dtypes) and a.equals(b)
@@ -138,4 +142,5 @@ def outcome(sweep: str, fn: Callable[..., Any], *args: Any, names: Iterable[str]
     for k, v in kwargs.items():
         assert _same(v, after_kwargs[k]), f"{fn.__name__} modified argument {k!r}"
     COUNTS.setdefault(sweep, Counter())[kind] += 1
+    COUNTS_BY_FUNCTION.setdefault((sweep, getattr(fn, "__name__", str(fn))), Counter())[kind] += 1
     return kind
