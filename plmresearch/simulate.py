@@ -16,12 +16,14 @@ import numpy as np
 import pandas as pd
 
 from plmresearch.errors import InputError
-from plmresearch.validation import count, finite, probability
+from plmresearch.validation import check_flag, check_seed, count, finite, probability
+
+__all__ = ["power_by_simulation", "run", "seeds"]
 
 
 def seeds(n: int, seed: int | None = 0) -> np.ndarray:
     """The ``n`` replication seeds of :func:`run` (32-bit states of ``SeedSequence(seed)``)."""
-    return np.random.SeedSequence(seed).generate_state(count(n, "n"))
+    return np.random.SeedSequence(check_seed(seed, "seed")).generate_state(count(n, "n"))
 
 
 def _rows(result, replication: int, seed: int) -> pd.DataFrame:
@@ -41,8 +43,19 @@ def _rows(result, replication: int, seed: int) -> pd.DataFrame:
     return out
 
 
+def _one(fn: Callable, replication: int, seed: int) -> pd.DataFrame:
+    """One replication's rows; an error inside ``fn`` keeps its type and gains a note naming the replication."""
+    try:
+        result = fn(seed)
+    except Exception as err:
+        err.add_note(f"(in replication {replication} of plmresearch.simulate.run, seed {seed}: "
+                     f"rerun it alone with fn({seed}))")
+        raise
+    return _rows(result, replication, seed)
+
+
 def _batch(fn: Callable, first: int, batch_seeds: np.ndarray) -> pd.DataFrame:
-    return pd.concat([_rows(fn(int(s)), first + i, int(s)) for i, s in enumerate(batch_seeds)], ignore_index=True)
+    return pd.concat([_one(fn, first + i, int(s)) for i, s in enumerate(batch_seeds)], ignore_index=True)
 
 
 def run(fn: Callable[[int], object], n: int, seed: int | None = 0, *, client=None, batch_size: int | None = None,
@@ -75,16 +88,19 @@ def run(fn: Callable[[int], object], n: int, seed: int | None = 0, *, client=Non
     if not callable(fn):
         raise InputError(f"`fn` must be a function of one integer seed, got {type(fn).__name__}.")
     states = seeds(n, seed)
+    check_flag(progress, "progress")
+    if batch_size is not None:
+        batch_size = count(batch_size, "batch_size")
     if client is None:
         from plmresearch.progress import progress_bar
 
-        parts = [_rows(fn(int(s)), i, int(s)) for i, s in enumerate(progress_bar(states, desc=desc, unit="rep",
+        parts = [_one(fn, i, int(s)) for i, s in enumerate(progress_bar(states, desc=desc, unit="rep",
                                                                                   progress=progress))]
         return pd.concat(parts, ignore_index=True)
     from plmresearch._dask import gather, n_workers, session
 
     with session(client) as c:
-        size = count(batch_size, "batch_size") if batch_size is not None else \
+        size = batch_size if batch_size is not None else \
             int(min(100, max(1, -(-len(states) // (4 * n_workers(c))))))
         starts = range(0, len(states), size)
         futures = [c.submit(_batch, fn, a, states[a:a + size], pure=False) for a in starts]
@@ -178,6 +194,8 @@ def power_by_simulation(design: str, effect_size: float, n_sims: int = 1000, *, 
 
     if design not in DESIGNS:
         raise InputError(f"`design` must be one of {list(DESIGNS)}, got {design!r}.")
+    check_seed(random_seed)
+    check_flag(progress, "progress")
     common = dict(effect_size=finite(effect_size, "effect_size"), icc=probability(icc, "icc", open_high=True),
                   p_treated=probability(p_treated, "p_treated", True, True),
                   attrition=probability(attrition, "attrition", open_high=True),

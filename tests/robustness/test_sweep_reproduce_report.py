@@ -1,7 +1,7 @@
-"""Robustness sweep (issue 18) of the reproductions, report helpers and result tables.
+"""Robustness sweep (issue 18) of the reproductions, report helpers, result tables and simulations.
 
-Every public name of ``plmresearch.reproduce``, ``plmresearch.report`` and the package root's
-``estimates_table`` is called with bad and edge-case arguments under the rule in
+Every public name of ``plmresearch.reproduce``, ``plmresearch.report``, ``plmresearch.simulate``
+and the package root's ``estimates_table`` is called with bad and edge-case arguments under the rule in
 :mod:`robustness.harness`: a ``PlmError`` that names the argument, or a finite result; never a
 raw exception; inputs unchanged. Hypothesis draws the free-form values (``PLM_SWEEP_EXAMPLES``
 sets how many; the default keeps this file to seconds).
@@ -23,6 +23,7 @@ from robustness.harness import outcome
 import plmresearch
 import plmresearch.reproduce as reproduce
 import plmresearch.report as report
+import plmresearch.simulate as simulate
 from plmresearch.results import Estimate
 
 SWEEP = "reproduce/report/results"
@@ -32,6 +33,10 @@ HYP = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Heal
 # anything a user might pass where a name, a path, a number or a table is expected
 ODD = [None, 3, 2.5, float("nan"), -1, True, "", "  ", "nope", ["star_krueger1999"], {"a": 1}, b"x",
        pd.DataFrame(), pd.Series([1.0]), np.array([1.0])]
+
+
+def _rep(seed: int) -> dict:
+    return {"x": seed % 7}
 
 
 def _est(x: float = 1.0) -> Estimate:
@@ -61,6 +66,34 @@ HAND = [
     ("estimates_table empty", plmresearch.estimates_table, ([],), {}, ["estimates"]),
     ("estimates_table numbers", plmresearch.estimates_table, ([1, 2],), {}, ["estimates"]),
     ("estimates_table mixed", plmresearch.estimates_table, ({"a": _est(), "b": "x"},), {}, ["estimates"]),
+    ("run fn not callable", simulate.run, (5, 10, 1), {}, ["fn"]),
+    ("run n 0", simulate.run, (_rep, 0, 1), {}, ["`n`"]),
+    ("run n text", simulate.run, (_rep, "10", 1), {}, ["`n`"]),
+    ("run n 2.5", simulate.run, (_rep, 2.5, 1), {}, ["`n`"]),
+    ("run seed text", simulate.run, (_rep, 3, "abc"), {}, ["seed"]),
+    ("run seed -1", simulate.run, (_rep, 3, -1), {}, ["seed"]),
+    ("run client text", simulate.run, (_rep, 3, 1), {"client": "x"}, ["client"]),
+    ("run batch_size 0", simulate.run, (_rep, 3, 1), {"batch_size": 0}, ["batch_size"]),
+    ("run progress text", simulate.run, (_rep, 3, 1), {"progress": "no"}, ["progress"]),
+    ("run fn returns None", simulate.run, (lambda s: None, 3, 1), {}, ["returned"]),
+    ("seeds n -1", simulate.seeds, (-1,), {}, ["`n`"]),
+    ("power_by_simulation design", simulate.power_by_simulation, ("x", 0.2, 10), {"icc": 0.1}, ["design"]),
+    ("power_by_simulation effect nan", simulate.power_by_simulation, ("cluster_rct", float("nan"), 10),
+     {"icc": 0.1, "n_clusters": 10, "n_per_cluster": 10}, ["effect_size"]),
+    ("power_by_simulation effect text", simulate.power_by_simulation, ("cluster_rct", "0.2", 10),
+     {"icc": 0.1, "n_clusters": 10, "n_per_cluster": 10}, ["effect_size"]),
+    ("power_by_simulation n_sims 0", simulate.power_by_simulation, ("cluster_rct", 0.2, 0),
+     {"icc": 0.1, "n_clusters": 10, "n_per_cluster": 10}, ["n_sims", "`n`"]),
+    ("power_by_simulation sizes missing", simulate.power_by_simulation, ("cluster_rct", 0.2, 10), {"icc": 0.1},
+     ["n_clusters"]),
+    ("power_by_simulation icc 1", simulate.power_by_simulation, ("cluster_rct", 0.2, 10),
+     {"icc": 1.0, "n_clusters": 10, "n_per_cluster": 10}, ["icc"]),
+    ("power_by_simulation attrition 1", simulate.power_by_simulation, ("cluster_rct", 0.2, 10),
+     {"icc": 0.1, "n_clusters": 10, "n_per_cluster": 10, "attrition": 1.0}, ["attrition"]),
+    ("power_by_simulation seed text", simulate.power_by_simulation, ("cluster_rct", 0.2, 10),
+     {"icc": 0.1, "n_clusters": 10, "n_per_cluster": 10, "random_seed": "abc"}, ["random_seed"]),
+    ("power_by_simulation heterogeneity -1", simulate.power_by_simulation, ("multisite_rct", 0.2, 10),
+     {"icc": 0.1, "n_sites": 10, "n_per_site": 10, "effect_heterogeneity": -1.0}, ["effect_heterogeneity"]),
 ]
 
 COVERED = {f.__name__ for _, f, *_ in HAND} | {"list_studies", "studies_dir", "all_estimators", "register",
@@ -88,7 +121,7 @@ def test_run_study_with_data_that_is_not_a_frame():
 
 
 def test_every_public_name_is_swept():
-    public = set(reproduce.__all__) | set(report.__all__) | {"estimates_table"}
+    public = set(reproduce.__all__) | set(report.__all__) | set(simulate.__all__) | {"estimates_table"}
     assert public <= COVERED, f"not in the sweep: {sorted(public - COVERED)}"
 
 
@@ -136,6 +169,30 @@ def test_tidy_table_any_frame(df):
 def test_estimates_table_stacks_any_number_of_results(values):
     kind = outcome(SWEEP, plmresearch.estimates_table, [_est(v) for v in values])
     assert kind == "result"
+
+
+def test_an_error_inside_a_replication_keeps_its_type_and_names_the_replication():
+    # the user's own function failing is the user's exception (not ours to rename), with a note saying where
+    def fails_on_third(seed):
+        if fails_on_third.calls == 2:
+            raise ZeroDivisionError("boom")
+        fails_on_third.calls += 1
+        return {"x": 1}
+
+    fails_on_third.calls = 0
+    with pytest.raises(ZeroDivisionError) as info:
+        simulate.run(fails_on_third, 5, 1, progress=False)
+    seed = int(simulate.seeds(5, 1)[2])
+    assert any("replication 2" in n and f"fn({seed})" in n for n in info.value.__notes__)
+
+
+@HYP
+@given(st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_run_any_size_and_seed_is_reproducible(n, seed):
+    a = simulate.run(_rep, n, seed, progress=False)
+    b = simulate.run(_rep, n, seed, progress=False)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["replication"]) == list(range(n))
 
 
 def test_signatures_did_not_drift():
