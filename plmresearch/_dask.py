@@ -37,8 +37,16 @@ def session(client):
             raise InputError(f"`client` must be a dask.distributed.Client, got {type(client).__name__}.")
         yield client
         return
-    with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+    try:
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    except RuntimeError as exc:  # distributed: "Nanny failed to start." when worker processes cannot be spawned
+        raise ModelError(
+            f"Could not start a local Dask cluster ({exc}). Dask starts its workers as new Python processes, "
+            "which re-import the calling script: in a script, put the code under `if __name__ == \"__main__\":`; "
+            "code piped to `python -` cannot be re-imported. Or start a cluster yourself and pass `client=`."
+        ) from None
+    with cluster, Client(cluster) as c:
         yield c
 
 

@@ -199,3 +199,57 @@ def test_a_worker_killed_mid_fit_is_replaced_and_the_fit_is_unchanged(dask_clien
     assert killed is not None, "no fit task was seen running"
     _same_params(ref, out["model"])
     dask_client.wait_for_workers(2, timeout=60)
+
+
+_SCRIPT = """
+import sys
+import numpy as np
+import pandas as pd
+from plmresearch.errors import PlmError
+from plmresearch.mastery import fit_bkt
+from plmresearch.mastery.bkt import PARAM_NAMES
+
+def main():
+    try:
+        m = fit_bkt(sys.argv[1], n_restarts=2, progress=False)  # no client, none running: a LocalCluster
+    except PlmError as err:
+        print("PlmError:", err)
+        return
+    ref = fit_bkt(pd.read_parquet(sys.argv[1]), n_restarts=2, progress=False)
+    cols = list(PARAM_NAMES)
+    print("MAXDIFF", float(np.abs(m.params[cols].to_numpy() - ref.params[cols].to_numpy()).max()))
+{call}
+"""
+
+
+def _run_script(tmp_path, log, call: str, *, stdin: bool):
+    import subprocess
+    import sys
+
+    path = tmp_path / "log.parquet"
+    log[log["skill"].isin(sorted(log["skill"].unique())[:2])].to_parquet(path)
+    code = _SCRIPT.format(call=call)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(plmresearch.__path__[0] + "/.."),
+                                                                  os.environ.get("PYTHONPATH", "")] if p)}
+    if stdin:
+        cmd, kw = [sys.executable, "-", str(path)], {"input": code}
+    else:
+        (tmp_path / "fit.py").write_text(code)
+        cmd, kw = [sys.executable, str(tmp_path / "fit.py"), str(path)], {}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path, env=env, **kw)
+
+
+def test_parquet_without_a_client_starts_a_local_cluster_in_a_script(tmp_path, log):
+    """The default for Parquet input (issue 19): no client given and none running starts a LocalCluster
+    sized to the machine, in a script with the usual main guard, and gives the in-memory parameters."""
+    out = _run_script(tmp_path, log, 'if __name__ == "__main__":\n    main()', stdin=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.split("MAXDIFF")[1]) <= 1e-10
+
+
+def test_a_local_cluster_that_cannot_start_is_a_plm_error_not_a_hang(tmp_path, log):
+    """Code piped to `python -` cannot be re-imported by spawned workers: distributed's bare
+    RuntimeError("Nanny failed to start.") becomes a PlmError that says what to do."""
+    out = _run_script(tmp_path, log, "main()", stdin=True)
+    assert "PlmError: Could not start a local Dask cluster" in out.stdout, (out.stdout, out.stderr[-2000:])
+    assert "__main__" in out.stdout and "client=" in out.stdout
