@@ -30,8 +30,7 @@ from scipy import optimize, stats
 
 from plmresearch.effects._common import check_choice
 from plmresearch.errors import InputError
-from plmresearch.validation import array_1d, finite, number, probability
-from plmresearch.validation import finite_or_input_error
+from plmresearch.validation import array_1d, check_flag, finite, finite_or_input_error, number, probability
 
 
 @dataclass(frozen=True)
@@ -110,9 +109,7 @@ def _check_common(alpha: Any, power: Any, two_tailed: Any) -> tuple[float, float
     a = probability(alpha, "alpha", open_low=True, open_high=True)
     # below 1% power a design is not planned for; the solvers would diverge towards infinite sizes
     p = None if power is _UNUSED else number(power, "power", low=0.01, high=1, high_open=True)
-    if not isinstance(two_tailed, (bool, np.bool_)):
-        raise InputError(f"`two_tailed` must be True or False, got {two_tailed!r}.")
-    return a, p, bool(two_tailed)
+    return a, p, check_flag(two_tailed, "two_tailed")
 
 
 def _r2(v: Any, name: str) -> float:
